@@ -1,0 +1,72 @@
+"""Settings for vcsweb, read from environment variables only.
+
+Pick a class with VCSWEB_CONFIG (development, production or testing);
+create_app() fills in what depends on the instance folder.
+"""
+
+import os
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    VCSWEB_REPO = os.environ.get("VCSWEB_REPO")
+    VCSWEB_BRANCH = os.environ.get("VCSWEB_BRANCH")
+    VCSWEB_PUBLIC_READ = _flag("VCSWEB_PUBLIC_READ")
+    VCSWEB_COMMITTER_NAME = os.environ.get("VCSWEB_COMMITTER_NAME", "vcsweb")
+    VCSWEB_COMMITTER_EMAIL = os.environ.get(
+        "VCSWEB_COMMITTER_EMAIL", "vcsweb@localhost"
+    )
+    VCSWEB_MAX_UPLOAD_MB = _int("VCSWEB_MAX_UPLOAD_MB", 100)
+    # Text larger than this is shown cut short on the file page, with a link
+    # to the raw bytes; highlighting a few MB already takes seconds.
+    VCSWEB_DISPLAY_LIMIT = _int("VCSWEB_DISPLAY_LIMIT", 512 * 1024)
+    VCSWEB_FOLDER_PAGE_SIZE = _int("VCSWEB_FOLDER_PAGE_SIZE", 500)
+    # Seconds a git command may run before the request gives up with 503,
+    # kept below gunicorn's worker timeout so a worker is never killed mid-way.
+    VCSWEB_GIT_TIMEOUT = _int("VCSWEB_GIT_TIMEOUT", 20)
+    # Number of reverse proxies in front of vcsweb whose X-Forwarded-* headers
+    # are trusted; 0 trusts none.
+    VCSWEB_PROXY_HOPS = _int("VCSWEB_PROXY_HOPS", 0)
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+
+class DevelopmentConfig(Config):
+    """Local use: SQLite and a repository under instance/ unless configured."""
+
+
+class TestingConfig(Config):
+    """Tests pass their own database and repository on top of this."""
+
+    TESTING = True
+
+
+class ProductionConfig(Config):
+    """Served by gunicorn for a team; refuses to start without SECRET_KEY."""
+
+    SESSION_COOKIE_SECURE = _flag("VCSWEB_SECURE_COOKIES", True)
+    REQUIRE_SECRET_KEY = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

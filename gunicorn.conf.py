@@ -1,0 +1,27 @@
+"""gunicorn settings, read from the environment; `gunicorn wsgi:app` uses them."""
+
+import os
+
+bind = os.environ.get("VCSWEB_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("VCSWEB_THREADS", "1"))
+# Git operations give up after VCSWEB_GIT_TIMEOUT (20 s by default), well
+# inside this, so a worker is never killed in the middle of a commit.
+timeout = int(os.environ.get("VCSWEB_WORKER_TIMEOUT", "60"))
+graceful_timeout = 20
+accesslog = os.environ.get("VCSWEB_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("VCSWEB_LOG_LEVEL", "info")
+# The runtime control socket is not used; without this gunicorn creates one
+# in the home folder.
+control_socket_disable = True
+
+
+def post_fork(server, worker):
+    """Give each worker its own database connections."""
+    from vcsweb.extensions import db
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "app_context"):
+        with app.app_context():
+            db.engine.dispose(close=False)

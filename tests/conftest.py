@@ -1,0 +1,108 @@
+"""Fixtures: an app over a real repository and a real database, on SQLite and PostgreSQL.
+
+Set VCSWEB_TEST_DATABASES=sqlite (or postgresql) to run one backend only;
+the default runs every database test on both.
+"""
+
+import os
+import re
+import uuid
+
+import flask_migrate
+import psycopg
+import pytest
+
+from tests import gitutil
+from vcsweb import create_app
+from vcsweb.extensions import db
+
+PG_ADMIN = os.environ.get("VCSWEB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+DATABASES = [
+    d
+    for d in os.environ.get("VCSWEB_TEST_DATABASES", "sqlite,postgresql").split(",")
+    if d
+]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A database of this test run's own on the PostgreSQL server, dropped at the end."""
+    name = f"vcsweb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    """A fresh, empty database: a file for SQLite, this run's database for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'vcsweb.db'}"
+    return request.getfixturevalue("pg_server")
+
+
+@pytest.fixture
+def repo_path(tmp_path):
+    """An empty bare repository, as a fresh install has."""
+    return gitutil.init(tmp_path / "repo.git", bare=True)
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build apps over a given repository, with the schema made by the migrations."""
+    apps = []
+
+    def build(repo, **config):
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "VCSWEB_REPO": str(repo),
+                "VCSWEB_INSTANCE": str(tmp_path / "instance"),
+                **config,
+            }
+        )
+        with app.app_context():
+            if not apps:
+                flask_migrate.upgrade()
+        apps.append(app)
+        return app
+
+    yield build
+    if apps:
+        with apps[0].app_context():
+            flask_migrate.downgrade(revision="base")
+            db.engine.dispose()
+        for app in apps[1:]:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app, repo_path):
+    return make_app(repo_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, url: str = "/") -> str:
+    """Return the CSRF token a page gives this client's session."""
+    page = client.get(url)
+    found = re.search(rb'name="csrf-token" content="([^"]+)"', page.data)
+    assert found, f"no CSRF token on {url} ({page.status_code})"
+    return found.group(1).decode()
+
+
+HX = {"HX-Request": "true"}

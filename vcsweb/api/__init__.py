@@ -1,0 +1,5 @@
+"""JSON API under /api."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""Folders, file pages, raw downloads and uploads."""
+
+from .views import bp
+
+__all__ = ["bp"]

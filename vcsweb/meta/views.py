@@ -1,0 +1,81 @@
+"""Description fragments: show, edit and save a path's description in place."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from .. import catalog, paths
+from ..htmx import render, wants_fragment
+from ..redirects import local_target
+
+bp = Blueprint("meta", __name__)
+
+
+@bp.get("/meta/<repopath:path>")
+def show(path: str):
+    """Return the description display fragment (what Cancel goes back to)."""
+    path = paths.repo_path(path, allow_root=False)
+    if not wants_fragment():
+        return redirect(url_for("files.blob", path=path))
+    return render_template(
+        "meta/partials/description.html",
+        path=path,
+        d=catalog.current_description(path),
+        next=local_target(request.args.get("next"), ""),
+    )
+
+
+@bp.get("/meta-edit/<repopath:path>")
+def edit(path: str):
+    """Return the edit form: a fragment for htmx, a page without JavaScript."""
+    path = paths.repo_path(path, allow_root=False)
+    catalog.row(path)
+    d = catalog.current_description(path)
+    return _form(path, d.text, d.version)
+
+
+@bp.route("/meta/<repopath:path>", methods=["PUT", "POST"])
+def save(path: str):
+    """Save a description if nobody saved a newer one since the form was opened."""
+    path = paths.repo_path(path, allow_root=False)
+    typed = request.form.get("description", "")
+    version = request.form.get("version", type=int)
+    if version is None:
+        return _form(
+            path,
+            typed,
+            0,
+            error="The form is missing its version; reload the page.",
+            status=422,
+        )
+    try:
+        d = catalog.save_description(path, typed, version, who=None)
+    except catalog.ValidationError as exc:
+        return _form(path, typed, version, error=str(exc), status=422)
+    except catalog.StaleDescription as exc:
+        return _form(path, typed, exc.current.version, theirs=exc.current, status=409)
+    if wants_fragment():
+        return render_template(
+            "meta/partials/description.html",
+            path=path,
+            d=d,
+            next=_next(path),
+            saved=True,
+        )
+    return redirect(_next(path), code=303)
+
+
+def _next(path: str) -> str:
+    return local_target(request.values.get("next"), url_for("files.blob", path=path))
+
+
+def _form(path, typed, version, error=None, theirs=None, status=200):
+    return render(
+        "meta/edit.html",
+        "meta/partials/description_form.html",
+        status=status,
+        path=path,
+        typed=typed,
+        version=version,
+        error=error,
+        theirs=theirs,
+        next=_next(path),
+    )
