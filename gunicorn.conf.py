@@ -9,7 +9,7 @@ threads = int(os.environ.get("VCSWEB_THREADS", "1"))
 # inside this, so a worker is never killed in the middle of a commit.
 timeout = int(os.environ.get("VCSWEB_WORKER_TIMEOUT", "60"))
 graceful_timeout = 20
-accesslog = os.environ.get("VCSWEB_ACCESS_LOG", "-")
+accesslog = os.environ.get("VCSWEB_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("VCSWEB_LOG_LEVEL", "info")
 # The runtime control socket is not used; without this gunicorn creates one

@@ -6,7 +6,13 @@ the default runs every database test on both.
 
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
+from pathlib import Path
 
 import flask_migrate
 import psycopg
@@ -16,6 +22,7 @@ from tests import gitutil
 from vcsweb import create_app
 from vcsweb.extensions import db
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("VCSWEB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DATABASES = [
     d
@@ -106,3 +113,69 @@ def csrf_token(client, url: str = "/") -> str:
 
 
 HX = {"HX-Request": "true"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def serve(make_app, database_url, tmp_path):
+    """Start gunicorn on 127.0.0.1 over a repository; return its base URL.
+
+    The schema is made by the migrations first; the server is stopped (by
+    its own process id) when the test ends.
+    """
+    servers = []
+
+    def start(repo, workers: int = 2, **env) -> str:
+        make_app(repo)
+        port = free_port()
+        environment = {
+            **os.environ,
+            "VCSWEB_CONFIG": "testing",
+            "DATABASE_URL": database_url,
+            "VCSWEB_REPO": str(repo),
+            "VCSWEB_INSTANCE": str(tmp_path / f"instance-{port}"),
+            "SECRET_KEY": "test-secret",
+            "VCSWEB_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(workers),
+            "VCSWEB_ACCESS_LOG": "",
+            **env,
+        }
+        log = open(tmp_path / f"gunicorn-{port}.log", "wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+             "--no-control-socket", "wsgi:app"],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        servers.append((proc, log))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"gunicorn exited: {(tmp_path / f'gunicorn-{port}.log').read_text()}"
+                )
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("gunicorn did not answer within 30 s")
+
+    yield start
+    for proc, log in servers:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
