@@ -35,7 +35,8 @@ from .gitobjects import (
     parse_tree,
     sort_entries,
 )
-from .paths import display, to_bytes
+from .lastchange import last_changes
+from .paths import display, from_bytes, to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -204,54 +205,52 @@ class Repository:
     ) -> dict[str, Commit]:
         """Return, per name in folder, the commit `git log -1 -- <path>` shows.
 
-        One walk serves the whole folder. Each name follows Git's default
-        history simplification: a commit that leaves the name as its parent
-        had it is passed over, and at a merge the name follows the first
-        parent that has the same version; a commit with no such parent is
-        the answer.
+        One walk of history serves the whole folder (see lastchange.py).
         """
-        wanted = {to_bytes(name) for name in names}
-        pending: dict[str, set[bytes]] = {tip: set(wanted)}
-        found: dict[bytes, str] = {}
-        parents: dict[str, tuple[str, ...]] = {}
-        late: list[str] = []
         proc = self._spawn("rev-list", "--parents", tip)
         try:
-            for line in proc.stdout:
-                ids = line.decode("ascii").split()
-                parents[ids[0]] = tuple(ids[1:])
-                late.append(ids[0])
-                while late:
-                    commit_id = late.pop()
-                    if commit_id in pending:
-                        moved = self._step(commit_id, folder, pending, parents, found)
-                        late.extend(p for p in moved if p in parents)
-                if not pending:
-                    break
+            graph = (_graph_line(line) for line in proc.stdout)
+            found = last_changes(
+                graph,
+                tip,
+                (to_bytes(name) for name in names),
+                lambda commits: self._tree_ids(commits, folder),
+                self._changed_names,
+            )
         finally:
             _stop(proc)
         commits = {cid: self.commit(cid) for cid in set(found.values())}
-        return {
-            name.decode("utf-8", "surrogateescape"): commits[cid]
-            for name, cid in found.items()
-        }
+        return {from_bytes(name): commits[cid] for name, cid in found.items()}
 
-    def _step(self, commit_id, folder, pending, parents, found) -> list[str]:
-        names = pending.pop(commit_id)
-        here = self._folder_entries(commit_id, folder)
-        moved = []
-        parent_ids = parents[commit_id]
-        before = [self._folder_entries(p, folder) for p in parent_ids]
-        for name in names:
-            version = here.get(name)
-            for parent_id, entries in zip(parent_ids, before, strict=False):
-                if entries.get(name) == version:
-                    pending.setdefault(parent_id, set()).add(name)
-                    moved.append(parent_id)
-                    break
-            else:
-                found[name] = commit_id
-        return moved
+    def _tree_ids(self, commits: list[str], folder: str) -> dict[str, str | None]:
+        """Return the folder's tree id in each commit, in one batch."""
+        names = [self._object_name(c, folder) for c in commits]
+        output = self._run("cat-file", "--batch-check", "-z", stdin=b"\0".join(names) + b"\0")
+        result = {}
+        for commit, line in zip(commits, output.split(b"\n"), strict=False):
+            header = _header(line)
+            result[commit] = header[0] if header and header[1] == "tree" else None
+        return result
+
+    def _changed_names(self, pairs: list[tuple[str | None, str | None]]) -> list[set[bytes]]:
+        """Return, per pair of trees, the names of the entries that differ."""
+        lines = [f"{old or EMPTY_TREE} {new or EMPTY_TREE}\n" for old, new in pairs]
+        output = self._run("diff-tree", "--stdin", "-z", "--name-only", "--no-renames",
+                           stdin="".join(lines).encode())
+        result = []
+        pos = 0
+        for index, line in enumerate(lines):
+            header = line.encode()
+            if not output.startswith(header, pos):
+                raise GitStoreError("git diff-tree answered out of order")
+            pos += len(header)
+            following = lines[index + 1].encode() if index + 1 < len(lines) else None
+            end = len(output)
+            if following is not None:
+                end = _next_header(output, following, pos)
+            result.append({n for n in output[pos:end].split(b"\0") if n})
+            pos = end
+        return result
 
     def _folder_entries(
         self, commit_id: str, folder: str
@@ -568,6 +567,21 @@ class Repository:
                 )
             raise GitStoreError(f"git {args[0]} failed: {message}")
         return out
+
+
+def _graph_line(line: bytes) -> tuple[str, tuple[str, ...]]:
+    ids = line.decode("ascii").split()
+    return ids[0], tuple(ids[1:])
+
+
+def _next_header(output: bytes, header: bytes, start: int) -> int:
+    """Find where the next pair's echoed header begins: at start or after a NUL."""
+    if output.startswith(header, start):
+        return start
+    found = output.find(b"\0" + header, start)
+    if found < 0:
+        raise GitStoreError("git diff-tree output ended early")
+    return found + 1
 
 
 def _header(line: bytes) -> tuple[str, str, int] | None:
