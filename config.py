@@ -36,6 +36,8 @@ class Config:
     # Text larger than this is shown cut short on the file page, with a link
     # to the raw bytes; highlighting a few MB already takes seconds.
     VCSWEB_DISPLAY_LIMIT = _int("VCSWEB_DISPLAY_LIMIT", 512 * 1024)
+    # Larger text files are not opened in the browser editor.
+    VCSWEB_EDIT_LIMIT = _int("VCSWEB_EDIT_LIMIT", 1024 * 1024)
     VCSWEB_FOLDER_PAGE_SIZE = _int("VCSWEB_FOLDER_PAGE_SIZE", 500)
     # Seconds a git command may run before the request gives up with 503,
     # kept below gunicorn's worker timeout so a worker is never killed mid-way.

@@ -10,71 +10,37 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
-from typing import BinaryIO
 
 from flask import current_app, g
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from . import paths
+from . import descriptions, paths
 from .content import Text, decode
-from .extensions import db
-from .gitobjects import Commit, Entry, Identity
+from .descriptions import Description, StaleDescription, ValidationError
+from .diffs import FileDiff
+from .gitobjects import Commit, Entry
 from .gitstore import (
-    Change,
     Conflict,
+    Deleted,
     GitStoreError,
     NotFound,
-    NothingToCommit,
     Repository,
     RepositoryBusy,
+    Revision,
 )
-from .models import DESCRIPTION_MAX, FileMeta, utcnow
 
-__all__ = ["Conflict", "GitStoreError", "NotFound", "RepositoryBusy"]
+__all__ = [
+    "Conflict",
+    "Description",
+    "GitStoreError",
+    "NotFound",
+    "RepositoryBusy",
+    "StaleDescription",
+    "ValidationError",
+]
 
 log = logging.getLogger(__name__)
 
-
-class ValidationError(Exception):
-    """Input that is well-formed but not acceptable; the message says why."""
-
-
-class StaleDescription(Exception):
-    """A description saved from an older version than the current one."""
-
-    def __init__(self, current: "Description"):
-        super().__init__("This description was changed by someone else meanwhile")
-        self.current = current
-
-
-class FilesExist(Exception):
-    """An upload would replace files the user has not agreed to replace."""
-
-    def __init__(self, names: list[str]):
-        listed = ", ".join(paths.display(n) for n in names)
-        super().__init__(
-            f"Already in this folder: {listed}. Tick “Replace existing files” to upload new versions."
-        )
-        self.names = names
-
-
-@dataclass(frozen=True)
-class Description:
-    """A path's description as it is now; version 0 means none was ever saved."""
-
-    path: str
-    text: str = ""
-    version: int = 0
-    updated_at: datetime | None = None
-    updated_by: str | None = None
-
-    @classmethod
-    def of(cls, meta: FileMeta) -> "Description":
-        return cls(
-            meta.path, meta.description, meta.version, meta.updated_at, meta.updated_by
-        )
+HISTORY_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -178,7 +144,7 @@ def row(path: str, rev: str | None = None) -> Row:
     entry = repo.entry(commit_id, path)
     if path == "":
         commit = repo.commit(commit_id)
-        return Row(entry, commit, descriptions([""]).get("", Description("")))
+        return Row(entry, commit, Description(""))
     return _rows(repo, commit_id, paths.parent(path), [entry], at_tip)[0]
 
 
@@ -212,19 +178,10 @@ def stream(path: str, rev: str | None = None) -> tuple[Entry, bytes, object]:
     return entry, head, repo.stream_blob(entry.oid)
 
 
-def descriptions(keys: list[str]) -> dict[str, Description]:
-    """Return the saved descriptions of these paths, in one query."""
-    keys = [k for k in keys if _storable(k)]
-    if not keys:
-        return {}
-    found = db.session.scalars(select(FileMeta).where(FileMeta.path.in_(keys)))
-    return {meta.path: Description.of(meta) for meta in found}
-
-
 def _rows(repo, commit_id, folder_path, entries, at_tip) -> list[Row]:
     names = [e.name for e in entries]
     commits = _last_commits(repo, commit_id, folder_path, names)
-    saved = descriptions([e.path for e in entries])
+    saved = descriptions.of_paths([e.path for e in entries])
     status = repo.worktree_status(folder_path) if at_tip else {}
     return [
         Row(
@@ -271,158 +228,87 @@ def _last_commits(repo, commit_id, folder_path, names) -> dict[str, Commit]:
 
 
 def current_description(path: str) -> Description:
-    return descriptions([path]).get(path) or Description(path)
+    return descriptions.current(path)
 
 
 def save_description(
     path: str, text: str, version: int | None, who: str | None
 ) -> Description:
-    """Save a description if version is still current (None: whatever is current).
-
-    Raises ValidationError, NotFound for a path the branch does not have, and
-    StaleDescription when someone saved a newer version first.
-    """
-    text = text.strip()
-    if len(text) > DESCRIPTION_MAX:
-        raise ValidationError(
-            f"Descriptions are limited to {DESCRIPTION_MAX:,} characters; this one has {len(text):,}."
-        )
-    if not _storable(path):
-        raise ValidationError(
-            "Descriptions can only be kept for names that are valid UTF-8."
-        )
-    row(path)  # the path must exist on the branch
-    current = current_description(path)
-    if version is None:
-        version = current.version
-    if version != current.version:
-        raise StaleDescription(current)
-    if text == current.text and current.version:
-        return current
-    saved = _write_description(path, text, version, who)
-    if saved is None:
-        db.session.rollback()
-        raise StaleDescription(current_description(path))
-    log.info(
-        "description of %r saved by %s (version %d)",
-        path,
-        who or "anonymous",
-        saved.version,
-    )
-    return saved
+    """Save a description of a path the branch has (see descriptions.save)."""
+    row(path)
+    return descriptions.save(path, text, version, who)
 
 
-def _write_description(path, text, version, who) -> Description | None:
-    now = utcnow()
-    if version == 0:
-        meta = FileMeta(
-            path=path, description=text, version=1, updated_at=now, updated_by=who
-        )
-        db.session.add(meta)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            return None
-        return Description.of(meta)
-    result = db.session.execute(
-        update(FileMeta)
-        .where(FileMeta.path == path, FileMeta.version == version)
-        .values(description=text, version=version + 1, updated_at=now, updated_by=who)
-    )
-    if result.rowcount != 1:
-        return None
-    db.session.commit()
-    return current_description(path)
-
-
-def _storable(path: str) -> bool:
+def restore_description(
+    path: str, revision_id: int, version: int | None, who: str | None
+) -> Description:
+    """Save an earlier text of a description again, as its newest version."""
     try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        earlier = descriptions.earlier(path, revision_id)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    return save_description(path, earlier.text, version, who)
 
 
-# Writing files -----------------------------------------------------------
+def description_history(path: str) -> list[descriptions.Saved]:
+    return descriptions.history(path)
 
 
-def identity() -> Identity:
-    """Return who is making a change."""
-    config = current_app.config
-    return Identity(config["VCSWEB_COMMITTER_NAME"], config["VCSWEB_COMMITTER_EMAIL"])
+# History -----------------------------------------------------------------
 
 
-def committer() -> Identity:
-    config = current_app.config
-    return Identity(config["VCSWEB_COMMITTER_NAME"], config["VCSWEB_COMMITTER_EMAIL"])
+@dataclass(frozen=True)
+class History:
+    """One page of a path's history."""
+
+    path: str
+    revisions: list[Revision]
+    page: int
+    has_more: bool
+    is_folder: bool
 
 
-def upload(
-    folder_path: str,
-    files: list[tuple[str, BinaryIO]],
-    message: str,
-    base: str | None,
-    replace: bool,
-) -> Commit | None:
-    """Commit uploaded files into a folder as one commit; None if nothing changed.
-
-    base is the commit the user's page showed ('' for an empty repository);
-    None means the branch tip, for callers that do not track it.
-    """
-    if not files:
-        raise ValidationError("Choose at least one file to upload.")
+def history(path: str, rev: str | None = None, page: int = 1) -> History:
+    """Return one page of the commits that changed a file or folder."""
+    commit_id, _ = commit_for(rev)
+    if commit_id is None:
+        return History(path, [], 1, False, True)
     repo = repository()
-    tip = repo.tip()
-    base = tip if base is None else _base(repo, base)
-    names = _upload_names(f for f, _ in files)
-    existing = {e.name: e for e in repo.list_folder(base, folder_path)} if base else {}
-    if folder_path and not base:
-        raise NotFound(f"folder {paths.display(folder_path)} not found")
-    folders = [n for n in names if n in existing and existing[n].is_folder]
-    if folders:
-        raise ValidationError(
-            f"A folder named {paths.display(folders[0])} is already here."
-        )
-    clashes = [n for n in names if n in existing]
-    if clashes and not replace:
-        raise FilesExist(clashes)
-    changes = [
-        Change(paths.join(folder_path, n), stream)
-        for n, (_, stream) in zip(names, files, strict=False)
-    ]
-    message = message.strip() or _upload_message(folder_path, names)
-    try:
-        return repo.write(changes, message, identity(), committer(), base)
-    except NothingToCommit:
-        return None
+    page = max(1, page)
+    skip = (page - 1) * HISTORY_PAGE_SIZE
+    revisions, more = repo.file_history(commit_id, path, skip, HISTORY_PAGE_SIZE)
+    is_folder = path == "" or repo.kind_of(commit_id, path) == "folder"
+    return History(path, revisions, page, more, is_folder)
 
 
-def _base(repo: Repository, base: str) -> str | None:
-    if base == "":
-        return None
-    if len(base) != 40:
-        raise ValidationError(
-            "The page's revision is not a full commit id; reload the page."
-        )
-    return repo.resolve(base)
+def diff(old: str | None, new: str, path: str | None = None) -> list[FileDiff]:
+    """Return the differences between two revisions, for one path or all."""
+    repo = repository()
+    new_id = repo.resolve(new)
+    old_id = repo.resolve(old) if old else None
+    return repo.diff(old_id, new_id, None if path is None else [path])
 
 
-def _upload_names(raw_names) -> list[str]:
-    names = []
-    for raw in raw_names:
-        name = paths.repo_path(raw, for_write=True, allow_root=False)
-        if "/" in name:
-            raise ValidationError(
-                f"{paths.display(raw)}: file names cannot contain '/'."
-            )
-        if name in names:
-            raise ValidationError(f"{paths.display(name)} is in the upload twice.")
-        names.append(name)
-    return names
+def commits(
+    page: int = 1, path: str = "", author: str = ""
+) -> tuple[list[Commit], bool]:
+    """Return one page of the branch's log, filtered by path prefix and author."""
+    tip = repository().tip()
+    if tip is None:
+        return [], False
+    skip = (max(1, page) - 1) * HISTORY_PAGE_SIZE
+    return repository().log(tip, skip, HISTORY_PAGE_SIZE, path=path, author=author)
 
 
-def _upload_message(folder_path: str, names: list[str]) -> str:
-    where = f" to {folder_path}" if folder_path else ""
-    if len(names) == 1:
-        return f"Upload {names[0]}{where}"
-    return f"Upload {len(names)} files{where}"
+def commit_detail(rev: str) -> tuple[Commit, list[FileDiff]]:
+    """Return a commit and how it changed each file (against its first parent)."""
+    repo = repository()
+    commit = repo.commit(repo.resolve(rev))
+    parent = commit.parents[0] if commit.parents else None
+    return commit, repo.diff(parent, commit.id)
+
+
+def deleted(folder_path: str) -> list[Deleted]:
+    """Return files deleted below a folder that the branch no longer has."""
+    tip = repository().tip()
+    return repository().deleted(tip, folder_path) if tip else []

@@ -1,8 +1,10 @@
-"""What a file's bytes are and how to show them: text or binary, encoding, highlighting."""
+"""What a file's bytes are and how to show them: text or binary, encoding, colour."""
 
 import codecs
 import contextlib
+import difflib
 import mimetypes
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -92,6 +94,57 @@ def _decode(data: bytes, encoding: str, truncated: bool) -> str:
     # last bytes be left out instead of failing.
     decoder = codecs.getincrementaldecoder(encoding)()
     return decoder.decode(data, final=not truncated)
+
+
+_NEWLINE = re.compile(r"\r\n|\n|\r")
+
+
+def reencode(original: bytes, text: Text, edited: str) -> bytes:
+    """Return edited text as bytes the way the original file was written.
+
+    Browsers send a text area with CRLF line breaks whatever the file had, so
+    the breaks are read as plain line breaks and each line gets back the
+    ending it had in the file; new lines get the file's most common ending.
+    The encoding and byte order mark are kept. Raises UnicodeEncodeError for
+    text the file's encoding cannot hold.
+    """
+    new_lines = _NEWLINE.sub("\n", edited).split("\n")
+    old_lines, endings = _split_lines(text.text)
+    common = max(("\n", "\r\n", "\r"), key=endings.count) if endings else "\n"
+    new_endings = [common] * (len(new_lines) - 1)
+    if len(set(endings)) > 1:
+        matcher = difflib.SequenceMatcher(
+            None, old_lines, new_lines[:-1], autojunk=False
+        )
+        for op, a1, a2, b1, b2 in matcher.get_opcodes():
+            # Unchanged lines, and lines changed in place one for one, keep
+            # the ending they had.
+            if op == "equal" or (op == "replace" and a2 - a1 == b2 - b1):
+                for offset in range(b2 - b1):
+                    new_endings[b1 + offset] = endings[a1 + offset]
+    body = "".join(
+        line + (new_endings[i] if i < len(new_endings) else "")
+        for i, line in enumerate(new_lines)
+    )
+    return text.bom + body.encode(_codec(text.encoding))
+
+
+def round_trips(data: bytes, text: Text) -> bool:
+    """True if saving the text unchanged gives back exactly the same bytes."""
+    try:
+        return reencode(data, text, text.text) == data
+    except UnicodeEncodeError:
+        return False
+
+
+def _split_lines(text: str) -> tuple[list[str], list[str]]:
+    parts = _NEWLINE.split(text)
+    endings = _NEWLINE.findall(text)
+    return parts[: len(endings)], endings
+
+
+def _codec(encoding: str) -> str:
+    return {"utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be"}.get(encoding, encoding)
 
 
 def highlight(text: str, filename: str) -> Markup:

@@ -6,41 +6,50 @@ from flask import jsonify, make_response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import catalog, paths
+from . import catalog, changes, paths
+from .descriptions import ValidationError
+from .gitstore import Conflict, GitStoreError, NotFound, RepositoryBusy
 from .htmx import wants_fragment
 
 log = logging.getLogger(__name__)
+
+
+# Errors a person can act on, and the status each is answered with.
+USER_ERRORS = {
+    paths.InvalidPath: 400,
+    ValidationError: 422,
+    NotFound: 404,
+    Conflict: 409,
+    changes.FilesExist: 409,
+    RepositoryBusy: 503,
+}
+
+
+def status_of(exc: Exception) -> int:
+    """Return the HTTP status for an error a person can act on."""
+    for error_class, status in USER_ERRORS.items():
+        if isinstance(exc, error_class):
+            return status
+    return 500
+
+
+def user_error(exc: Exception):
+    """Answer an error a person can act on with its status and its message."""
+    status = status_of(exc)
+    if isinstance(exc, paths.InvalidPath):
+        log.info("rejected path %r: %s", exc.path, exc.reason)
+    elif status == 503:
+        log.warning("repository busy: %s", exc)
+    message = str(exc) if status in (400, 422) else _sentence(exc)
+    return error_response(status, message, retry_after=2 if status == 503 else None)
 
 
 def register(app) -> None:
     """Attach the error handlers and the per-request cleanup."""
     app.teardown_appcontext(catalog.close_repository)
 
-    @app.errorhandler(paths.InvalidPath)
-    def invalid_path(exc):
-        log.info("rejected path %r: %s", exc.path, exc.reason)
-        return error_response(400, str(exc))
-
-    @app.errorhandler(catalog.ValidationError)
-    def invalid_input(exc):
-        return error_response(422, str(exc))
-
-    @app.errorhandler(catalog.NotFound)
-    def not_found(exc):
-        return error_response(404, _sentence(exc))
-
-    @app.errorhandler(catalog.Conflict)
-    def conflict(exc):
-        return error_response(409, _sentence(exc))
-
-    @app.errorhandler(catalog.FilesExist)
-    def files_exist(exc):
-        return error_response(409, str(exc))
-
-    @app.errorhandler(catalog.RepositoryBusy)
-    def busy(exc):
-        log.warning("repository busy: %s", exc)
-        return error_response(503, _sentence(exc), retry_after=2)
+    for error_class in USER_ERRORS:
+        app.register_error_handler(error_class, user_error)
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
@@ -62,7 +71,7 @@ def register(app) -> None:
     def http_error(exc):
         return error_response(exc.code or 500, exc.description or exc.name)
 
-    @app.errorhandler(catalog.GitStoreError)
+    @app.errorhandler(GitStoreError)
     def git_failed(exc):
         log.error("git failed: %s", exc)
         return error_response(
@@ -92,14 +101,21 @@ def error_response(status: int, message: str, retry_after: int | None = None):
     response = make_response(response, status)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
-    if wants_fragment():
+    if not request.path.startswith("/api/"):
+        # The page and the fragment share a URL; a cache must keep them apart.
         response.vary.add("HX-Request")
     return response
 
 
 def _sentence(exc) -> str:
     text = str(exc)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    first = text.split(" ", 1)[0]
+    named = paths.basename((request.view_args or {}).get("path") or "")
+    # A message that starts with a file or folder name keeps the name's own
+    # spelling: "notes.txt not found", never "Notes.txt not found".
+    if first.isalpha() and first != named:
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith(".") else ".")
 
 
 def _ways_on() -> list[tuple[str, str]]:

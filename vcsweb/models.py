@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -31,3 +31,18 @@ class FileMeta(db.Model):
 
     def __repr__(self) -> str:
         return f"<FileMeta {self.path!r} v{self.version}>"
+
+
+class DescriptionRevision(db.Model):
+    """One saved description: the text, who saved it and when (the audit trail)."""
+
+    __tablename__ = "description_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_meta_id: Mapped[int] = mapped_column(
+        ForeignKey("file_meta.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    saved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

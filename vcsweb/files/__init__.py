@@ -1,5 +1,6 @@
-"""Folders, file pages, raw downloads and uploads."""
+"""Folders, file pages, raw downloads, history, diffs and every change to files."""
 
-from .views import bp
+from . import editing, versions, views
+from .blueprint import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "editing", "versions", "views"]

@@ -1,7 +1,6 @@
 """Folder pages, file pages, raw files and uploads."""
 
 from flask import (
-    Blueprint,
     Response,
     current_app,
     flash,
@@ -12,11 +11,10 @@ from flask import (
 )
 from sqlalchemy import text
 
-from .. import catalog, content, paths
+from .. import catalog, changes, content, paths
 from ..extensions import db
 from ..htmx import render, wants_fragment
-
-bp = Blueprint("files", __name__)
+from .blueprint import bp
 
 
 @bp.get("/", defaults={"path": ""})
@@ -72,6 +70,7 @@ def blob(path: str):
         source=source,
         image=content.image_type(path),
         rev=rev,
+        description_history=catalog.description_history(path),
     )
 
 
@@ -104,7 +103,7 @@ def upload(path: str):
         for f in request.files.getlist("files")
         if f.filename
     ]
-    commit = catalog.upload(
+    commit = changes.upload(
         path,
         files,
         request.form.get("message", ""),

@@ -5,6 +5,7 @@ gitobjects.py and the errors in errors.py; no GitPython type leaves it.
 """
 
 import os
+import pwd
 
 from .base import init_bare
 from .errors import (
@@ -15,23 +16,26 @@ from .errors import (
     RepositoryBusy,
     RepositoryUnavailable,
 )
+from .history import Deleted, History, Revision
 from .writing import Change, Writer
 
 __all__ = [
     "Change",
     "Conflict",
+    "Deleted",
     "GitStoreError",
     "NotFound",
     "NothingToCommit",
     "Repository",
     "RepositoryBusy",
     "RepositoryUnavailable",
+    "Revision",
     "describe_problem",
     "init_bare",
 ]
 
 
-class Repository(Writer):
+class Repository(Writer, History):
     """One open repository serving one branch; close() it after use."""
 
 
@@ -45,10 +49,26 @@ def describe_problem(path: str) -> str | None:
     except RepositoryUnavailable as exc:
         message = str(exc)
         if "dubious ownership" in message:
-            return (
-                f"Git refuses {path}: it belongs to another user than the one running "
-                f"vcsweb (uid {os.getuid()}). Give the folder to that user, or add "
-                f"exactly this path to its safe.directory setting."
-            )
+            return _ownership_problem(path)
         return f"the repository {path} cannot be read: {message}"
     return None
+
+
+def _ownership_problem(path: str) -> str:
+    """Explain Git's refusal of a repository owned by another user, and the fix."""
+    real = os.path.realpath(path)
+    owner = _user_name(os.stat(real).st_uid)
+    runner = _user_name(os.geteuid())
+    return (
+        f"Git refuses {real}: it is owned by {owner}, but vcsweb runs as {runner}. "
+        f"Give it to the user running vcsweb (chown -R {runner} {real}), or let "
+        f"that user trust exactly this path: "
+        f"git config --global --add safe.directory {real}"
+    )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)

@@ -7,6 +7,8 @@ through a shell, and pathspecs are literal (no globbing), so a file named
 """
 
 import logging
+import os
+import re
 import subprocess
 from collections.abc import Iterator
 
@@ -19,6 +21,7 @@ from .errors import GitStoreError, RepositoryBusy, RepositoryUnavailable
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+_FOUND = re.compile(rb"([0-9a-f]{40,64}) (blob|tree|commit|tag) ([0-9]+)\n?")
 
 
 def init_bare(path: str, branch: str = "main") -> None:
@@ -100,8 +103,11 @@ class GitBase:
 
     def _spawn(self, *args, env: dict | None = None):
         """Start git with pipes on all three streams; the caller stops it."""
+        # GitPython inspects each argument as text; a path given as bytes is
+        # passed as the same bytes through the file system encoding instead.
+        command = ["git", *[os.fsdecode(a) for a in args]]
         return self._repo.git.execute(
-            ["git", *args], as_process=True, istream=subprocess.PIPE, env=env
+            command, as_process=True, istream=subprocess.PIPE, env=env
         )
 
     def _info(self, name: str | bytes) -> tuple[str, str, int] | None:
@@ -110,14 +116,14 @@ class GitBase:
         proc = self._cat()
         proc.stdin.write(b"info " + name + b"\0")
         proc.stdin.flush()
-        return _header(proc.stdout.readline())
+        return _read_header(proc.stdout, name)
 
     def _contents(self, name: str | bytes) -> tuple[str, str, bytes] | None:
         name = name.encode() if isinstance(name, str) else name
         proc = self._cat()
         proc.stdin.write(b"contents " + name + b"\0")
         proc.stdin.flush()
-        header = _header(proc.stdout.readline())
+        header = _read_header(proc.stdout, name)
         if header is None:
             return None
         data = proc.stdout.read(header[2])
@@ -138,7 +144,7 @@ class GitBase:
             message = err.decode("utf-8", "replace").strip()
             if ".lock': File exists" in message or "Unable to create" in message:
                 raise RepositoryBusy(
-                    "the repository is locked by another Git command; "
+                    "the repository is busy: it is locked by another Git command; "
                     "try again in a moment"
                 )
             raise GitStoreError(f"git {args[0]} failed: {message}")
@@ -146,10 +152,23 @@ class GitBase:
 
 
 def _header(line: bytes) -> tuple[str, str, int] | None:
-    parts = line.split()
-    if len(parts) != 3 or parts[1] in {b"missing", b"ambiguous"}:
+    # A missing name comes back as "<name> missing", spaces and all, so only
+    # "<id> <type> <size>" counts as an answer.
+    found = _FOUND.fullmatch(line)
+    if found is None:
         return None
-    return parts[0].decode(), parts[1].decode(), int(parts[2])
+    return found[1].decode(), found[2].decode(), int(found[3])
+
+
+def _read_header(stream, name: bytes) -> tuple[str, str, int] | None:
+    """Read cat-file's answer for name, all of its lines when it is missing."""
+    line = stream.readline()
+    header = _header(line)
+    if header is None:
+        # The name is echoed as given, line breaks included.
+        for _ in range(name.count(b"\n")):
+            stream.readline()
+    return header
 
 
 def _drain(proc) -> Iterator[bytes]:
@@ -164,7 +183,14 @@ def _stop(proc) -> None:
     """End a git process started by _spawn and reap it, whatever state it is in."""
     raw = proc.proc
     if raw.poll() is None:
-        raw.kill()
+        # SIGTERM lets git remove the lock files it holds; a killed update-ref
+        # would leave refs/heads/<branch>.lock behind and block every later
+        # commit. SIGKILL only if git does not exit promptly.
+        raw.terminate()
+        try:
+            raw.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            raw.kill()
     for stream in (raw.stdin, raw.stdout, raw.stderr):
         if stream is not None and not stream.closed:
             stream.close()

@@ -1,5 +1,6 @@
 """Reading a repository: commits, folders, files and last changes."""
 
+import io
 import re
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from ..gitobjects import (
 )
 from ..lastchange import last_changes
 from ..paths import display, from_bytes, to_bytes
-from .base import GitBase, _drain, _header, _stop
+from .base import GitBase, _drain, _read_header, _stop
 from .errors import GitStoreError, NotFound
 
 # Branch and tag names, abbreviated or full commit ids; no option-like or
@@ -56,6 +57,13 @@ class Reader(GitBase):
             if found.name == name:
                 return found
         raise NotFound(f"{display(path)} not found")
+
+    def kind_of(self, commit_id: str, path: str) -> str | None:
+        """Return 'folder' or 'file' for what a path is at a commit, None if absent."""
+        info = self._info(self._object_name(commit_id, path))
+        if not info:
+            return None
+        return "folder" if info[1] == "tree" else "file"
 
     def list_folder(self, commit_id: str, folder: str) -> list[Entry]:
         """List a folder at a commit, folders first, or raise NotFound."""
@@ -113,9 +121,10 @@ class Reader(GitBase):
         output = self._run(
             "cat-file", "--batch-check", "-z", stdin=b"\0".join(names) + b"\0"
         )
+        answers = io.BytesIO(output)
         result = {}
-        for commit, line in zip(commits, output.split(b"\n"), strict=False):
-            header = _header(line)
+        for commit, name in zip(commits, names, strict=True):
+            header = _read_header(answers, name)
             result[commit] = header[0] if header and header[1] == "tree" else None
         return result
 

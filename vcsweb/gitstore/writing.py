@@ -22,11 +22,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Change:
-    """One path to write (content from bytes or an open binary file) or delete."""
+    """One path to write or delete.
+
+    The new content comes from bytes, an open binary file, or (oid) an object
+    the repository already has, as when a file moves; with none of them the
+    path is deleted.
+    """
 
     path: str
-    content: bytes | BinaryIO | None
+    content: bytes | BinaryIO | None = None
     mode: str | None = None
+    oid: str | None = None
+
+    @property
+    def deletes(self) -> bool:
+        return self.content is None and self.oid is None
 
 
 class Writer(Reader):
@@ -57,7 +67,7 @@ class Writer(Reader):
             blobs = [
                 (c, self._store_blob(c.content))
                 for c in changes
-                if c.content is not None
+                if not c.deletes and c.oid is None
             ]
             for _attempt in range(5):
                 tip = self.tip()
@@ -125,15 +135,14 @@ class Writer(Reader):
             self._run("read-tree", tip or "--empty", env=env)
             lines = []
             for change in changes:
-                if change.content is None:
+                if change.deletes:
                     lines.append(
                         b"0 " + ZERO_ID.encode() + b"\t" + to_bytes(change.path)
                     )
                 else:
                     mode = change.mode or self._current_mode(tip, change.path)
-                    record = f"{mode} {blobs[change.path]}\t".encode() + to_bytes(
-                        change.path
-                    )
+                    oid = change.oid or blobs[change.path]
+                    record = f"{mode} {oid}\t".encode() + to_bytes(change.path)
                     lines.append(record)
             self._run(
                 "update-index",
@@ -190,8 +199,8 @@ class Writer(Reader):
             os.path.join(self.git_dir, "index.lock")
         ):
             raise RepositoryBusy(
-                "the repository's working tree is locked by another Git command "
-                "(.git/index.lock exists); try again in a moment"
+                "the repository is busy: its working tree is locked by another Git "
+                "command (.git/index.lock exists); try again in a moment"
             )
 
     def dirty_paths(self, paths: list[str]) -> list[str]:
@@ -204,7 +213,7 @@ class Writer(Reader):
             "-z",
             "--untracked-files=all",
             "--",
-            *[to_bytes(p) for p in paths],
+            *paths,
         )
         return [
             r[3:].decode("utf-8", "surrogateescape")
@@ -218,7 +227,7 @@ class Writer(Reader):
             return {}
         args = ["status", "--porcelain", "-z", "--untracked-files=no", "--no-renames"]
         if folder:
-            args += ["--", to_bytes(folder) + b"/"]
+            args += ["--", folder + "/"]
         output = self._run(*args)
         prefix = to_bytes(folder) + b"/" if folder else b""
         status = {}
@@ -238,6 +247,9 @@ class Writer(Reader):
         # files follow the branch, local edits elsewhere are kept.
         if not self._checked_out():
             return
+        # A file rewritten with the same bytes only has a new time stamp;
+        # read-tree would take it for an edit unless the index is refreshed.
+        self._run("update-index", "-q", "--refresh")
         self._run("read-tree", "-u", "-m", old or EMPTY_TREE, new)
 
     @contextmanager

@@ -1,6 +1,14 @@
 """Description fragments: show, edit and save a path's description in place."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from .. import catalog, paths
 from ..htmx import render, wants_fragment
@@ -13,14 +21,19 @@ bp = Blueprint("meta", __name__)
 def show(path: str):
     """Return the description display fragment (what Cancel goes back to)."""
     path = paths.repo_path(path, allow_root=False)
-    if not wants_fragment():
-        return redirect(url_for("files.blob", path=path))
-    return render_template(
-        "meta/partials/description.html",
-        path=path,
-        d=catalog.current_description(path),
-        next=local_target(request.args.get("next"), ""),
-    )
+    if wants_fragment():
+        response = make_response(
+            render_template(
+                "meta/partials/description.html",
+                path=path,
+                d=catalog.current_description(path),
+                next=local_target(request.args.get("next"), ""),
+            )
+        )
+    else:
+        response = redirect(url_for("files.blob", path=path))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/meta-edit/<repopath:path>")
@@ -79,3 +92,20 @@ def _form(path, typed, version, error=None, theirs=None, status=200):
         theirs=theirs,
         next=_next(path),
     )
+
+
+@bp.post("/meta-restore/<repopath:path>")
+def restore(path: str):
+    """Save an earlier text of a description again as its newest version."""
+    path = paths.repo_path(path, allow_root=False)
+    revision = request.form.get("revision", type=int)
+    version = request.form.get("version", type=int)
+    if revision is None or version is None:
+        raise catalog.ValidationError("The form is missing its revision; reload the page.")
+    try:
+        catalog.restore_description(path, revision, version, who=None)
+    except catalog.StaleDescription:
+        flash("The description changed meanwhile; nothing was restored. Look again and retry.")
+    else:
+        flash("The earlier description is the current one again.")
+    return redirect(url_for("files.blob", path=path), code=303)
