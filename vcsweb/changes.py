@@ -81,9 +81,9 @@ def upload(
     repo = catalog.repository()
     base = resolve_base(base)
     names = _upload_names(f for f, _ in files)
-    if folder_path and not base:
-        raise NotFound(f"folder {paths.display(folder_path)} not found")
-    existing = {e.name: e for e in repo.list_folder(base, folder_path)} if base else {}
+    kind = repo.kind_of(base, folder_path) if base and folder_path else None
+    listed = base and (kind == "folder" or not folder_path)
+    existing = {e.name: e for e in repo.list_folder(base, folder_path)} if listed else {}
     folders = [n for n in names if n in existing and existing[n].is_folder]
     if folders:
         raise ValidationError(
@@ -227,18 +227,14 @@ def rename(old: str, new: str, base: str, message: str) -> tuple[Commit, str]:
 
 
 def _check_free(repo: Repository, commit_id: str, path: str) -> None:
-    """Refuse a target that exists, or that a file stands in the way of."""
+    """Refuse a target that exists at the page's commit or at the tip.
+
+    A file standing where a folder of the target should be is refused by
+    Repository.write() itself.
+    """
     for tip_or_base in {commit_id, repo.tip()}:
         if repo.kind_of(tip_or_base, path):
             raise Conflict(f"{paths.display(path)} already exists.", path)
-        folder = paths.parent(path)
-        while folder:
-            if repo.kind_of(tip_or_base, folder) == "file":
-                raise Conflict(
-                    f"{paths.display(folder)} is a file, so nothing can be put inside it.",
-                    folder,
-                )
-            folder = paths.parent(folder)
 
 
 def delete(path: str, base: str, message: str) -> Commit:

@@ -1,5 +1,6 @@
 """JSON API under /api."""
 
-from .views import bp
+from . import changes, versions, views
+from .blueprint import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "changes", "versions", "views"]

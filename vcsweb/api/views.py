@@ -1,31 +1,10 @@
 """JSON API: list folders, read one entry, save a description."""
 
-import json
-
-from flask import Blueprint, abort, jsonify, request
+from flask import abort, jsonify, request
 
 from .. import catalog, paths
-from ..extensions import csrf
-
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-# A description is at most 10,000 characters; a body far larger than that is
-# refused before it is read.
-JSON_LIMIT = 256 * 1024
-
-# Browsers cannot send a cross-site request with a JSON body without a CORS
-# preflight, which vcsweb never grants, so requiring JSON is what protects
-# these endpoints from cross-site requests; the form token is for forms.
-csrf.exempt(bp)
-
-
-@bp.before_request
-def require_json_for_writes():
-    if request.method in {"GET", "HEAD", "OPTIONS"}:
-        return None
-    if not request.is_json:
-        abort(415, "Send the request body as JSON with Content-Type: application/json.")
-    return None
+from . import shapes
+from .blueprint import bp, json_body
 
 
 @bp.get("/files")
@@ -41,7 +20,7 @@ def list_files():
         page=folder.page,
         pages=folder.pages,
         total=folder.total,
-        entries=[_entry(r) for r in folder.rows],
+        entries=[shapes.entry(r) for r in folder.rows],
     )
 
 
@@ -50,7 +29,7 @@ def get_file(path: str):
     """Return one file or folder with its last commit and description."""
     path = paths.repo_path(path, allow_root=False)
     row = catalog.row(path, request.args.get("rev") or None)
-    return _with_etag(jsonify(_entry(row)), row.description.version)
+    return _with_etag(jsonify(shapes.entry(row)), row.description.version)
 
 
 @bp.put("/files/<repopath:path>")
@@ -61,7 +40,7 @@ def put_file(path: str):
     description; with neither, the last save wins.
     """
     path = paths.repo_path(path, allow_root=False)
-    body = _json_body()
+    body = json_body()
     text = body.get("description")
     if not isinstance(text, str):
         abort(422, 'The body needs "description" as a string.')
@@ -81,22 +60,7 @@ def put_file(path: str):
     except catalog.StaleDescription as exc:
         return _stale(path, exc.current, 409)
     row = catalog.row(path)
-    return _with_etag(jsonify(_entry(row)), row.description.version)
-
-
-def _json_body() -> dict:
-    if request.content_length is not None and request.content_length > JSON_LIMIT:
-        abort(413, f"The body may have at most {JSON_LIMIT // 1024} KB.")
-    raw = request.stream.read(JSON_LIMIT + 1)
-    if len(raw) > JSON_LIMIT:
-        abort(413, f"The body may have at most {JSON_LIMIT // 1024} KB.")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        abort(400, "The body is not valid JSON.")
-    if not isinstance(body, dict):
-        abort(422, "The body must be a JSON object.")
-    return body
+    return _with_etag(jsonify(shapes.entry(row)), row.description.version)
 
 
 def _if_match() -> int | None:
@@ -125,20 +89,3 @@ def _stale(path: str, current: catalog.Description, status: int):
 def _with_etag(response, version: int):
     response.headers["ETag"] = f'"v{version}"'
     return response
-
-
-def _entry(row: catalog.Row) -> dict:
-    commit = row.commit
-    return {
-        "path": paths.display(row.path),
-        "name": paths.display(row.entry.name),
-        "type": row.entry.kind,
-        "size": row.entry.size,
-        "revision": commit.id if commit else None,
-        "author": commit.author.name if commit else None,
-        "date": commit.authored_at.isoformat() if commit else None,
-        "message": commit.subject if commit else None,
-        "description": row.description.text,
-        "version": row.description.version,
-        "status": row.status,
-    }

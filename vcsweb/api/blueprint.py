@@ -1,0 +1,43 @@
+"""The API blueprint and what every endpoint shares: JSON bodies, cross-site rules."""
+
+import json
+
+from flask import Blueprint, abort, request
+
+from ..extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Bodies of JSON requests are small (a description is at most 10,000
+# characters); anything far larger is refused before it is read.
+JSON_LIMIT = 256 * 1024
+
+# A page on another site can make a browser send a GET or a POST form, but
+# not a JSON body, a PUT or a DELETE without a CORS preflight, which vcsweb
+# never grants. Requiring JSON for POST is what keeps these endpoints safe
+# from cross-site requests; the form token protects the HTML forms.
+csrf.exempt(bp)
+
+
+@bp.before_request
+def refuse_cross_site_posts():
+    if request.method == "POST" and not request.is_json:
+        abort(415, "Send the request body as JSON with Content-Type: application/json.")
+
+
+def json_body() -> dict:
+    """Return the request's JSON object, or abort with 400, 413, 415 or 422."""
+    if not request.is_json:
+        abort(415, "Send the request body as JSON with Content-Type: application/json.")
+    if request.content_length is not None and request.content_length > JSON_LIMIT:
+        abort(413, f"The body may have at most {JSON_LIMIT // 1024} KB.")
+    raw = request.stream.read(JSON_LIMIT + 1)
+    if len(raw) > JSON_LIMIT:
+        abort(413, f"The body may have at most {JSON_LIMIT // 1024} KB.")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        abort(400, "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        abort(422, "The body must be a JSON object.")
+    return body
