@@ -4,9 +4,11 @@ import codecs
 import contextlib
 import difflib
 import mimetypes
+import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import markdown
 import nh3
@@ -175,15 +177,44 @@ def is_markdown(path: str) -> bool:
     return path.lower().endswith(MARKDOWN_SUFFIXES)
 
 
-def render_markdown(text: str) -> Markup:
-    """Render Markdown and keep only safe HTML: no scripts, handlers or odd links."""
+def render_markdown(
+    text: str,
+    folder: str = "",
+    link: Callable[[str], str] | None = None,
+    image: Callable[[str], str] | None = None,
+) -> Markup:
+    """Render Markdown and keep only safe HTML: no scripts, handlers or odd links.
+
+    Relative links and images name files beside the document in folder; link
+    and image turn such a repository path into the URL of its page or bytes.
+    """
     html = markdown.markdown(text, extensions=["fenced_code", "tables", "sane_lists"])
+
+    def resolve(element: str, attribute: str, value: str) -> str:
+        if (element, attribute) == ("a", "href") and link:
+            return _relative_url(value, folder, link)
+        if (element, attribute) == ("img", "src") and image:
+            return _relative_url(value, folder, image)
+        return value
+
     cleaned = nh3.clean(
         html,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=resolve,
     )
     return Markup(cleaned)
+
+
+def _relative_url(value: str, folder: str, to_url: Callable[[str], str]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path or value.startswith("/"):
+        return value
+    target = posixpath.normpath(posixpath.join(folder, unquote(parts.path)))
+    if target == ".." or target.startswith("../"):
+        return value
+    url = to_url("" if target == "." else target)
+    return url + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def image_type(path: str) -> str | None:
@@ -192,16 +223,19 @@ def image_type(path: str) -> str | None:
     return IMAGE_TYPES.get(path[dot:].lower()) if dot >= 0 else None
 
 
-def raw_content_type(path: str, head: bytes) -> tuple[str, bool]:
+def raw_content_type(
+    path: str, head: bytes, truncated: bool = True
+) -> tuple[str, bool]:
     """Return the Content-Type to serve a file with, and whether it may show inline.
 
     HTML and everything else that is text is sent as text/plain, never as the
     type its name suggests, so a committed page cannot run in vcsweb's origin.
+    truncated says whether head is only the start of the file.
     """
     image = image_type(path)
     if image:
         return image, True
-    text = decode(head, truncated=True)
+    text = decode(head, truncated=truncated)
     if text is not None:
         charset = {"cp1252": "windows-1252", "latin-1": "iso-8859-1"}.get(
             text.encoding, text.encoding.replace("-le", "le").replace("-be", "be")

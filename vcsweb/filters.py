@@ -21,6 +21,9 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
     """Return '3 days ago' style text for a moment in the past."""
     if when is None:
         return ""
+    # SQLite gives back the UTC times vcsweb stores without their zone.
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     seconds = int((now - when).total_seconds())
     if seconds < 45:
@@ -34,7 +37,11 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
 
 def exact(when: datetime | None) -> str:
     """Return a full timestamp with the author's offset, for a tooltip."""
-    return when.strftime("%Y-%m-%d %H:%M:%S %z") if when else ""
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S %z")
 
 
 def size(value: int | None) -> str:
@@ -45,7 +52,8 @@ def size(value: int | None) -> str:
         return f"{value} B"
     for unit in ("KB", "MB", "GB", "TB"):
         value /= 1024
-        if value < 1024 or unit == "TB":
+        # 1023.99 KB would read "1024 KB"; call it 1.0 MB instead.
+        if round(value) < 1024 or unit == "TB":
             return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
     return ""
 

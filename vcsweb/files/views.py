@@ -58,7 +58,12 @@ def blob(path: str):
     rendered = None
     if view.text is not None:
         if content.is_markdown(path) and not source and not view.truncated:
-            rendered = content.render_markdown(view.text.text)
+            rendered = content.render_markdown(
+                view.text.text,
+                paths.parent(path),
+                link=lambda target: url_for("files.blob", path=target, rev=rev),
+                image=lambda target: url_for("files.raw", path=target, rev=rev),
+            )
         else:
             rendered = content.highlight(view.text.text, paths.basename(path))
     return render_template(
@@ -79,7 +84,9 @@ def raw(path: str):
     """Stream a file's bytes with headers that keep it from running as a page."""
     path = paths.repo_path(path, allow_root=False)
     entry, head, chunks = catalog.stream(path, request.args.get("rev") or None)
-    content_type, inline = content.raw_content_type(path, head)
+    content_type, inline = content.raw_content_type(
+        path, head, truncated=len(head) < (entry.size or 0)
+    )
     if request.args.get("download"):
         inline = False
     response = Response(chunks, content_type=content_type, direct_passthrough=True)

@@ -68,6 +68,16 @@ class History(Reader):
             raise NotFound(f"{display(path)} has no history on this branch")
         return revisions[:limit], len(revisions) > limit
 
+    def former_names(self, commit_id: str, path: str) -> list[str]:
+        """Return every name a file had up to a commit, newest first (renames followed)."""
+        output = self._run(
+            "log", "--follow", "--format=", "--name-only", "-z", commit_id, "--", path
+        )
+        found = dict.fromkeys(
+            from_bytes(n.strip(b"\n")) for n in output.split(b"\0") if n.strip(b"\n")
+        )
+        return list(found) or [path]
+
     def log(
         self,
         commit_id: str,

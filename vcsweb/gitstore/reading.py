@@ -51,6 +51,8 @@ class Reader(GitBase):
         """Return what a path is at a commit, or raise NotFound."""
         if path == "":
             tree = self._info(f"{commit_id}^{{tree}}")
+            if tree is None:
+                raise NotFound(f"revision {commit_id} not found")
             return Entry("", "folder", "040000", tree[0], None)
         parent, _, name = path.rpartition("/")
         for found in self.list_folder(commit_id, parent):

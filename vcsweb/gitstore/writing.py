@@ -69,12 +69,11 @@ class Writer(Reader):
                 for c in changes
                 if not c.deletes and c.oid is None
             ]
+            new_oids = {c.path: b for c, b in blobs}
             for _attempt in range(5):
                 tip = self.tip()
-                self._check_base(changes, base, tip)
-                tree = self._build_tree(
-                    tip, changes, dict((c.path, b) for c, b in blobs)
-                )
+                self._check_base(changes, base, tip, new_oids)
+                tree = self._build_tree(tip, changes, new_oids)
                 if tip and tree == self._info(f"{tip}^{{tree}}")[0]:
                     raise NothingToCommit("these files already have this content")
                 new = self._commit_tree(tree, tip, message, author, committer)
@@ -90,20 +89,47 @@ class Writer(Reader):
             raise RepositoryBusy("the branch kept moving; try again")
 
     def _check_base(
-        self, changes: list[Change], base: str | None, tip: str | None
+        self,
+        changes: list[Change],
+        base: str | None,
+        tip: str | None,
+        new_oids: dict[str, str] | None = None,
     ) -> None:
+        for change in changes:
+            if not change.deletes:
+                self._check_place(change.path, tip)
         if base == tip:
             return
         for change in changes:
             before = self._path_oid(base, change.path)
             now = self._path_oid(tip, change.path)
-            if before != now:
-                raise Conflict(
-                    f"{display(change.path)} was changed by someone else since you "
-                    "opened this page",
-                    change.path,
-                    tip,
-                )
+            if before == now:
+                continue
+            # The tip already has exactly this content (the same upload sent
+            # twice): nobody's change is lost, and the commit becomes a no-op.
+            wanted = (new_oids or {}).get(change.path, change.oid)
+            if not change.deletes and now == wanted:
+                continue
+            raise Conflict(
+                f"{display(change.path)} was changed by someone else since you "
+                "opened this page",
+                change.path,
+                tip,
+            )
+
+    def _check_place(self, path: str, tip: str | None) -> None:
+        """Raise Conflict where a file would replace a folder, or a folder a file."""
+        if not tip:
+            return
+        segments = path.split("/")
+        for end in range(1, len(segments) + 1):
+            prefix = "/".join(segments[:end])
+            found = self._info(self._object_name(tip, prefix))
+            if found is None:
+                return
+            if (found[1] == "tree") != (end < len(segments)):
+                what = "a folder" if found[1] == "tree" else "a file"
+                raise Conflict(f"{display(prefix)} is already {what}", prefix, tip)
 
     def _path_oid(self, commit_id: str | None, path: str) -> str | None:
         if not commit_id:
