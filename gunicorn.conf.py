@@ -21,7 +21,10 @@ def post_fork(server, worker):
     """Give each worker its own database connections."""
     from vcsweb.extensions import db
 
-    app = getattr(worker, "wsgi", None)
+    # With --preload the app was loaded, and may have connected, before the
+    # fork; without it nothing is loaded yet and there is nothing to drop.
+    # close=False leaves the parent's sockets alone for the other workers.
+    app = getattr(worker.app, "callable", None)
     if app is not None and hasattr(app, "app_context"):
         with app.app_context():
             db.engine.dispose(close=False)

@@ -126,11 +126,20 @@ def serve(make_app, database_url, tmp_path):
     """Start gunicorn on 127.0.0.1 over a repository; return its base URL.
 
     The schema is made by the migrations first; the server is stopped (by
-    its own process id) when the test ends.
+    its own process id) when the test ends. gunicorn_args are added to the
+    command line (e.g. ("--preload",)); app_module replaces "wsgi:app".
+    Other keywords become environment variables of the server.
     """
     servers = []
 
-    def start(repo, workers: int = 2, **env) -> str:
+    def start(
+        repo,
+        workers: int = 2,
+        *,
+        gunicorn_args: tuple[str, ...] = (),
+        app_module: str = "wsgi:app",
+        **env,
+    ) -> str:
         make_app(repo)
         port = free_port()
         environment = {
@@ -148,7 +157,7 @@ def serve(make_app, database_url, tmp_path):
         log = open(tmp_path / f"gunicorn-{port}.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-             "--no-control-socket", "wsgi:app"],
+             "--no-control-socket", *gunicorn_args, app_module],
             cwd=ROOT,
             env=environment,
             stdout=log,

@@ -111,14 +111,24 @@ def _configure_repository(app: Flask) -> None:
     problem = gitstore.describe_problem(path)
     if problem:
         raise RuntimeError(f"vcsweb cannot start: {problem}")
+    if not app.config.get("VCSWEB_BRANCH"):
+        # The branch HEAD names at start-up is the one every page shows and
+        # every commit goes to, even before it has a first commit.
+        with gitstore.Repository(path) as repo:
+            app.config["VCSWEB_BRANCH"] = repo.branch
 
 
 def _configure_limits(app: Flask) -> None:
     limit = int(app.config["VCSWEB_MAX_UPLOAD_MB"]) * 1024 * 1024
-    app.config.setdefault("MAX_CONTENT_LENGTH", limit)
+    # Flask's defaults already hold these keys (no cap, and 500 KB per form
+    # field), so setdefault() would never apply the configured limit.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = limit
     # Werkzeug caps ordinary form fields at 500 KB by default; the editor
     # sends a whole file as one field, so allow as much as an upload.
-    app.config.setdefault("MAX_FORM_MEMORY_SIZE", limit)
+    app.config["MAX_FORM_MEMORY_SIZE"] = max(
+        app.config.get("MAX_FORM_MEMORY_SIZE") or 0, app.config["MAX_CONTENT_LENGTH"]
+    )
 
 
 def _tune_sqlite(app: Flask) -> None:

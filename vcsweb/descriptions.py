@@ -100,14 +100,19 @@ def save(path: str, text: str, version: int | None, who: str | None) -> Descript
     now = current(path)
     if version is None:
         version = now.version
-    if version != now.version:
-        raise StaleDescription(now)
+    # Checked before the version: the same save sent twice (a double click)
+    # finds its text already there and changes nothing.
     if text == now.text and now.version:
         return now
+    if version != now.version:
+        raise StaleDescription(now)
     saved = _write(path, text, version, who)
     if saved is None:
         db.session.rollback()
-        raise StaleDescription(current(path))
+        now = current(path)
+        if text == now.text:
+            return now
+        raise StaleDescription(now)
     log.info(
         "description of %r saved by %s (version %d)",
         path,
@@ -159,6 +164,8 @@ def _write(path, text, version, who) -> Description | None:
 
 def history(path: str) -> list[Saved]:
     """Return every saved text of a path's description, newest first."""
+    if not storable(path):
+        return []
     rows = db.session.execute(
         select(DescriptionRevision)
         .join(FileMeta, FileMeta.id == DescriptionRevision.file_meta_id)
