@@ -45,6 +45,8 @@ class Config:
     # Number of reverse proxies in front of vcsweb whose X-Forwarded-* headers
     # are trusted; 0 trusts none.
     VCSWEB_PROXY_HOPS = _int("VCSWEB_PROXY_HOPS", 0)
+    # Werkzeug's salted scrypt; tests pass a faster method.
+    VCSWEB_PASSWORD_METHOD = os.environ.get("VCSWEB_PASSWORD_METHOD", "scrypt")
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -18,8 +18,11 @@ import flask_migrate
 import psycopg
 import pytest
 
+from flask.testing import FlaskClient
+
 from tests import gitutil
 from vcsweb import create_app
+from vcsweb.auth import accounts
 from vcsweb.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +73,20 @@ def make_app(database_url, tmp_path):
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "VCSWEB_REPO": str(repo),
                 "VCSWEB_INSTANCE": str(tmp_path / "instance"),
+                # A fast hash keeps hundreds of sign-ins quick; production
+                # keeps the slow default.
+                "VCSWEB_PASSWORD_METHOD": "pbkdf2:sha256:1000",
                 **config,
             }
         )
+        app.test_client_class = SignedInClient
         with app.app_context():
             if not apps:
                 flask_migrate.upgrade()
+                for username, (name, role) in USERS.items():
+                    accounts.create_user(
+                        username, PASSWORD, role, name, f"{username}@example.com"
+                    )
         apps.append(app)
         return app
 
@@ -92,6 +103,52 @@ def make_app(database_url, tmp_path):
 @pytest.fixture
 def app(make_app, repo_path):
     return make_app(repo_path)
+
+
+# Users every test app has; clients sign in as admin unless told otherwise.
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": ("Ada Admin", "admin"),
+    "editor": ("Eddie Editor", "editor"),
+    "viewer": ("Vic Viewer", "viewer"),
+}
+
+
+class SignedInClient(FlaskClient):
+    """A test client signed in as a user: app.test_client(user="viewer").
+
+    Pages use the session, as a browser does; calls under /api/ send the
+    user's API token, as programs do (unless the test sets Authorization
+    or passes api_token=False). user=None gives a visitor.
+    """
+
+    def __init__(self, *args, user: str | None = "admin", api_token=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token = None
+        if user:
+            sign_in(self, user)
+            if api_token:
+                with self.application.app_context():
+                    found = accounts.find(user)
+                    self.token = accounts.create_token(found, "tests").secret
+
+    def open(self, *args, **kwargs):
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        if self.token and path.startswith("/api/"):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    """Sign a test client in through the login form."""
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login", data={"csrf_token": token, "username": username, "password": password}
+    )
+    assert response.status_code == 302, response.data[:500]
+    return response
 
 
 @pytest.fixture
@@ -121,6 +178,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ServedURL(str):
+    """A running server's base URL, with an admin's API token for programs."""
+
+    def __new__(cls, url: str, token: str):
+        served = super().__new__(cls, url)
+        served.token = token
+        return served
+
+
 @pytest.fixture
 def serve(make_app, database_url, tmp_path):
     """Start gunicorn on 127.0.0.1 over a repository; return its base URL.
@@ -140,7 +206,9 @@ def serve(make_app, database_url, tmp_path):
         app_module: str = "wsgi:app",
         **env,
     ) -> str:
-        make_app(repo)
+        app = make_app(repo)
+        with app.app_context():
+            token = accounts.create_token(accounts.find("admin"), "server tests").secret
         port = free_port()
         environment = {
             **os.environ,
@@ -174,7 +242,7 @@ def serve(make_app, database_url, tmp_path):
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                     if response.status == 200:
-                        return url
+                        return ServedURL(url, token)
             except OSError:
                 time.sleep(0.1)
         raise AssertionError("gunicorn did not answer within 30 s")

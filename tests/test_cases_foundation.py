@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 from uuid import uuid4
 
 import flask_migrate
@@ -30,7 +30,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from tests import gitutil
-from tests.conftest import HX, ROOT, csrf_token
+from tests.conftest import HX, PASSWORD, ROOT, csrf_token
 from vcsweb.extensions import db
 
 # Helpers: HTTP against a running server ---------------------------------
@@ -57,11 +57,17 @@ def fetch(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> Reply:
-    """Send one request on a connection of its own; redirects are not followed."""
+    """Send one request on a connection of its own; redirects are not followed.
+
+    Without a session cookie the request carries the server's admin token.
+    """
+    headers = dict(headers or {})
+    if "Cookie" not in headers and getattr(base, "token", None):
+        headers.setdefault("Authorization", f"Bearer {base.token}")
     where = urlsplit(base)
     conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
     try:
-        conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers or {})
+        conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers)
         response = conn.getresponse()
         return Reply(response.status, response.headers, response.read())
     finally:
@@ -85,12 +91,28 @@ class Session:
         }
 
 
-def open_session(base: str) -> Session:
-    page = fetch(base, "GET", "/")
+def open_session(base: str, user: str = "admin") -> Session:
+    """Sign in through the login form as a browser does."""
+    form = fetch(base, "GET", "/login", headers={"Cookie": ""})
+    cookie = form.headers["Set-Cookie"].split(";", 1)[0]
+    token = re.search(r'name="csrf-token" content="([^"]+)"', form.text).group(1)
+    body = urlencode({"csrf_token": token, "username": user, "password": PASSWORD})
+    signed = fetch(
+        base,
+        "POST",
+        "/login",
+        body.encode(),
+        {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert signed.status == 302, signed.text
+    cookie = signed.headers["Set-Cookie"].split(";", 1)[0]
+    page = fetch(base, "GET", "/", headers={"Cookie": cookie})
     assert page.status == 200, page.text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert token, "the page carries no CSRF token"
-    cookie = page.headers["Set-Cookie"].split(";", 1)[0]
+    # The page stored its CSRF token in the session, so the cookie changed.
+    if page.headers["Set-Cookie"]:
+        cookie = page.headers["Set-Cookie"].split(";", 1)[0]
     return Session(base, cookie, token.group(1))
 
 
@@ -608,6 +630,7 @@ def test_c49_repository_of_another_user_fails_fast(tmp_path):
         "VCSWEB_INSTANCE": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'vcsweb.db'}",
         "SECRET_KEY": "test-secret",
+        "VCSWEB_PUBLIC_READ": "1",
     }
 
     def start() -> subprocess.CompletedProcess:

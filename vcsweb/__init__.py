@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     _tune_sqlite(app)
 
-    from . import errors, filters, security
+    from . import auth, errors, filters, security
     from .api import bp as api_bp
     from .files import bp as files_bp
     from .meta import bp as meta_bp
@@ -53,6 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(files_bp)
     app.register_blueprint(meta_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(auth.admin_bp)
+    app.cli.add_command(auth.users_cli)
+    auth.policy.register(app)
     errors.register(app)
     filters.register(app)
     security.register(app)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g
 
-from . import descriptions, paths
+from . import actor, descriptions, paths
 from .content import Text, decode
 from .descriptions import Description, StaleDescription, ValidationError
 from .diffs import FileDiff
@@ -231,23 +231,22 @@ def current_description(path: str) -> Description:
     return descriptions.current(path)
 
 
-def save_description(
-    path: str, text: str, version: int | None, who: str | None
-) -> Description:
-    """Save a description of a path the branch has (see descriptions.save)."""
+def save_description(path: str, text: str, version: int | None) -> Description:
+    """Save a description of a path the branch has, as the signed-in user.
+
+    See descriptions.save for the version rule.
+    """
     row(path)
-    return descriptions.save(path, text, version, who)
+    return descriptions.save(path, text, version, actor.username())
 
 
-def restore_description(
-    path: str, revision_id: int, version: int | None, who: str | None
-) -> Description:
+def restore_description(path: str, revision_id: int, version: int | None) -> Description:
     """Save an earlier text of a description again, as its newest version."""
     try:
         earlier = descriptions.earlier(path, revision_id)
     except LookupError as exc:
         raise NotFound(str(exc)) from None
-    return save_description(path, earlier.text, version, who)
+    return save_description(path, earlier.text, version)
 
 
 def description_history(path: str) -> list[descriptions.Saved]:
@@ -286,7 +285,14 @@ def diff(old: str | None, new: str, path: str | None = None) -> list[FileDiff]:
     repo = repository()
     new_id = repo.resolve(new)
     old_id = repo.resolve(old) if old else None
-    return repo.diff(old_id, new_id, None if path is None else [path])
+    wanted = None if path is None else [path]
+    if path and not (repo.kind_of(new_id, path) and repo.kind_of(old_id or new_id, path)):
+        # A version from before a rename has the file under another name:
+        # compare it under every name it had.
+        start = new_id if repo.kind_of(new_id, path) else repo.tip()
+        if start and repo.kind_of(start, path) == "file":
+            wanted = repo.former_names(start, path)
+    return repo.diff(old_id, new_id, wanted)
 
 
 def commits(

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from flask import current_app
 
-from . import catalog, content, descriptions, paths
+from . import actor, catalog, content, descriptions, paths
 from .descriptions import ValidationError
 from .extensions import db
 from .gitobjects import Commit, Identity
@@ -32,12 +32,6 @@ class FilesExist(Exception):
         self.names = names
 
 
-def identity() -> Identity:
-    """Return who is making a change."""
-    config = current_app.config
-    return Identity(config["VCSWEB_COMMITTER_NAME"], config["VCSWEB_COMMITTER_EMAIL"])
-
-
 def committer() -> Identity:
     """Return the identity vcsweb commits as, on behalf of the author."""
     config = current_app.config
@@ -45,7 +39,12 @@ def committer() -> Identity:
 
 
 def _commit(changes: list[Change], message: str, base: str | None) -> Commit:
-    return catalog.repository().write(changes, message, identity(), committer(), base)
+    # A default message names the paths; a name that is not UTF-8 is written
+    # into it readably, as the pages show it, so the message is valid UTF-8.
+    message = paths.display(message)
+    return catalog.repository().write(
+        changes, message, actor.identity(), committer(), base
+    )
 
 
 def resolve_base(base: str | None) -> str | None:
@@ -247,6 +246,9 @@ def delete(path: str, base: str, message: str) -> Commit:
     base_id = resolve_base(base)
     if base_id is None:
         raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    if base_id != repo.tip() and not repo.kind_of(repo.tip(), path):
+        # The same delete sent twice, or someone else was quicker.
+        raise NotFound(f"{paths.display(path)} is already deleted")
     entry = repo.entry(base_id, path)
     if entry.is_folder:
         changes = [Change(p) for p, _, _ in repo.tree_files(base_id, path)]

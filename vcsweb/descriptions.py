@@ -189,6 +189,8 @@ def move(old: str, new: str) -> None:
     Part of the caller's transaction: the caller commits once the Git
     commit has landed, so the description moves exactly when the file does.
     """
+    if not storable(old):
+        return  # such a name never had a description to move
     prefix = old + "/"
     rows = db.session.scalars(
         select(FileMeta).where(

@@ -129,6 +129,11 @@ def parse_hunks(patch: bytes) -> tuple[list[Hunk], bool]:
         elif raw.startswith(b"\\") and hunk.lines:
             # "\ No newline at end of file" belongs to the line before it.
             hunk.lines[-1].text += " ⏎̸"
+    for line in (line for h in hunks for line in h.lines):
+        if 1 in (line.old, line.new) and line.text.startswith("\ufeff"):
+            # A byte order mark is not text; shown, it is an invisible
+            # character at the start of line 1 that copying would carry along.
+            line.text = line.text[1:]
     _fold_gaps(hunks)
     for h in hunks:
         _mark_words(h.lines)

@@ -16,6 +16,9 @@ class RepoPathConverter(PathConverter):
     decoded again from the raw request, keeping every byte.
     """
 
+    # Git allows a line break in a name; PathConverter's "." stops at one.
+    regex = "[^/](?s:.*?)"
+
     def to_python(self, value: str) -> str:
         if "\ufffd" not in value:
             return value

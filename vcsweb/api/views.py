@@ -56,7 +56,7 @@ def put_file(path: str):
             return _stale(path, current, 412)
         version = if_match if version is None else version
     try:
-        catalog.save_description(path, text, version, who=None)
+        catalog.save_description(path, text, version)
     except catalog.StaleDescription as exc:
         return _stale(path, exc.current, 409)
     row = catalog.row(path)

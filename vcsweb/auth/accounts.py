@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,7 +28,20 @@ FAILURES_PER_ADDRESS = 20
 TOKEN_PREFIX = "vcsweb_"
 # Compared against when the username is unknown, so an unknown name costs
 # the same time as a wrong password and cannot be told apart by timing.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+_dummy_hashes: dict[str, str] = {}
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(
+        password, method=current_app.config["VCSWEB_PASSWORD_METHOD"]
+    )
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["VCSWEB_PASSWORD_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = _hash("not the password of anyone")
+    return _dummy_hashes[method]
 
 
 class SignInRefused(Exception):
@@ -84,7 +98,7 @@ def create_user(
         username=username,
         display_name=_clean(display_name),
         email=_clean(email),
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         role=role,
     )
     db.session.add(user)
@@ -112,7 +126,7 @@ def set_active(user: User, active: bool) -> None:
 
 def set_password(user: User, password: str) -> None:
     _check_password(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     db.session.commit()
 
 
@@ -126,7 +140,7 @@ def authenticate(username: str, password: str, address: str) -> User:
     keys = (f"user:{username.lower()}"[:200], f"addr:{address}"[:200])
     _check_limits(*keys)
     user = find(username.strip())
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not (user and ok and user.active):
         now = utcnow()
         db.session.add_all(LoginFailure(key=k, at=now) for k in keys)

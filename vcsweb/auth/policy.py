@@ -57,6 +57,14 @@ def register(app) -> None:
     login_manager.request_loader(_load_from_token)
     login_manager.unauthorized_handler(lambda: _refuse(401))
     app.before_request(enforce)
+    app.add_template_global(can)
+
+
+def can(level: str) -> bool:
+    """True if whoever is asking may 'read', 'write' or 'admin' (for templates)."""
+    if current_user.is_authenticated:
+        return current_user.can(level)
+    return level == "read" and bool(current_app.config.get("VCSWEB_PUBLIC_READ"))
 
 
 def enforce():
@@ -83,17 +91,24 @@ def enforce():
 
 
 def _load_user(user_id: str):
-    if not user_id.isdigit():
+    # A request that carries a token is judged by the token alone, whatever
+    # session cookie comes with it.
+    if _bearer(request) is not None or not user_id.isdigit():
         return None
     user = db.session.get(User, int(user_id))
     return user if user is not None and user.active else None
 
 
-def _load_from_token(req):
+def _bearer(req) -> str | None:
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    return header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
+
+
+def _load_from_token(req):
+    secret = _bearer(req)
+    if secret is None:
         return None
-    user = accounts.user_for_token(header[len("Bearer ") :].strip())
+    user = accounts.user_for_token(secret)
     if user is not None:
         g.signed_in_by = "token"
     return user

@@ -174,6 +174,7 @@ def restore(path: str):
     source = paths.repo_path(request.args.get("from") or path, allow_root=False)
     commit_id = catalog.repository().resolve(rev)
     commit = catalog.repository().commit(commit_id)
+    catalog.repository().entry(commit_id, source)  # 404 unless it was there
     return render_template(
         "files/restore.html",
         path=path,

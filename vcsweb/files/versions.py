@@ -18,6 +18,7 @@ def history(path: str):
     return render_template("files/history.html", history=page, path=path, rev=rev)
 
 
+@bp.get("/diff/", defaults={"path": ""})
 @bp.get("/diff/<repopath:path>")
 def diff(path: str):
     """Show how a file or folder differs between two revisions."""

@@ -174,10 +174,11 @@ class History(Reader):
 
     def _add_sizes(self, files: list[FileDiff]) -> None:
         for f in files:
-            if f.old_oid:
-                f.old_size = self._info(f.old_oid)[2]
-            if f.new_oid:
-                f.new_size = self._info(f.new_oid)[2]
+            # A submodule's commit lives in another repository: no size here.
+            old = self._info(f.old_oid) if f.old_oid else None
+            new = self._info(f.new_oid) if f.new_oid else None
+            f.old_size = old[2] if old else None
+            f.new_size = new[2] if new else None
 
     def _add_patches(self, old: str | None, new: str, files: list[FileDiff]) -> None:
         """Fill in hunks, one `git diff` for all files, matched to them in order."""

@@ -60,7 +60,7 @@ def save(path: str):
             status=422,
         )
     try:
-        d = catalog.save_description(path, typed, version, who=None)
+        d = catalog.save_description(path, typed, version)
     except catalog.ValidationError as exc:
         return _form(path, typed, version, error=str(exc), status=422)
     except catalog.StaleDescription as exc:
@@ -103,7 +103,7 @@ def restore(path: str):
     if revision is None or version is None:
         raise catalog.ValidationError("The form is missing its revision; reload the page.")
     try:
-        catalog.restore_description(path, revision, version, who=None)
+        catalog.restore_description(path, revision, version)
     except catalog.StaleDescription:
         flash("The description changed meanwhile; nothing was restored. Look again and retry.")
     else:

@@ -113,3 +113,42 @@
     }
   });
 })();
+
+// Plain forms that make a commit: one submission per click, and Ctrl+Enter
+// in their text area submits them.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-submit-once")) return;
+    if (form.dataset.submitted) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      button.disabled = true;
+    });
+  });
+
+  // A page shown again from the back/forward cache gets its buttons back.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      delete form.dataset.submitted;
+      form.querySelectorAll("button[type=submit]").forEach(function (button) {
+        button.disabled = false;
+      });
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    if (field.tagName !== "TEXTAREA" || field.closest("form.desc")) return;
+    var form = field.closest("form[data-submit-once]");
+    if (form) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+})();
