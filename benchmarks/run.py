@@ -113,8 +113,8 @@ def listing_figures(repo: Path, folder: str, runs: int) -> dict:
     with Repository(str(repo)) as r:
         tip = r.tip()
         names = [e.name for e in r.list_folder(tip, folder)]
-        catalog._last_commits(r, tip, folder, names)
-        warm_s = median_time(lambda: catalog._last_commits(r, tip, folder, names), runs)
+        catalog._last_commits(r, tip, folder, names, whole_folder=True)
+        warm_s = median_time(lambda: catalog._last_commits(r, tip, folder, names, whole_folder=True), runs)
     return {
         "folder": folder or "/",
         "entries": len(names),

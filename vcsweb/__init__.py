@@ -46,10 +46,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import auth, errors, filters, security
     from .api import bp as api_bp
     from .files import bp as files_bp
+    from .lastcache import LastCommitCache
     from .meta import bp as meta_bp
     from .routing import RepoPathConverter
 
     app.url_map.converters["repopath"] = RepoPathConverter
+    app.extensions["vcsweb_last_commits"] = LastCommitCache(
+        os.path.join(app.instance_path, "cache", "last-commits")
+    )
     app.register_blueprint(files_bp)
     app.register_blueprint(meta_bp)
     app.register_blueprint(api_bp)
@@ -81,7 +85,8 @@ def _configure_secret(app: Flask) -> None:
     if app.config.get("REQUIRE_SECRET_KEY"):
         raise RuntimeError(
             "SECRET_KEY is not set. Production needs one value shared by every "
-            "worker, e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+            "worker, e.g. SECRET_KEY=$(python -c "
+            "'import secrets; print(secrets.token_hex(32))')"
         )
     # Generated once and kept, so every worker and every restart shares it.
     path = os.path.join(app.instance_path, "secret_key")

@@ -6,9 +6,7 @@ when the request ends.
 """
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import current_app, g
@@ -131,7 +129,9 @@ def folder(path: str, rev: str | None = None, page: int = 1) -> Folder:
     pages = max(1, -(-len(entries) // size))
     page = min(max(1, page), pages)
     shown = entries[(page - 1) * size : page * size]
-    rows = _rows(repo, commit_id, path, shown, at_tip)
+    names = [e.name for e in entries]
+    commits = _last_commits(repo, commit_id, path, names, whole_folder=True)
+    rows = _rows(repo, commit_id, path, shown, at_tip, commits)
     return Folder(path, repo.commit(commit_id), rows, page, pages, len(entries), at_tip)
 
 
@@ -145,7 +145,11 @@ def row(path: str, rev: str | None = None) -> Row:
     if path == "":
         commit = repo.commit(commit_id)
         return Row(entry, commit, Description(""))
-    return _rows(repo, commit_id, paths.parent(path), [entry], at_tip)[0]
+    folder_path = paths.parent(path)
+    commits = _last_commits(
+        repo, commit_id, folder_path, [entry.name], whole_folder=False
+    )
+    return _rows(repo, commit_id, folder_path, [entry], at_tip, commits)[0]
 
 
 def file(path: str, rev: str | None = None) -> FileView:
@@ -178,9 +182,7 @@ def stream(path: str, rev: str | None = None) -> tuple[Entry, bytes, object]:
     return entry, head, repo.stream_blob(entry.oid)
 
 
-def _rows(repo, commit_id, folder_path, entries, at_tip) -> list[Row]:
-    names = [e.name for e in entries]
-    commits = _last_commits(repo, commit_id, folder_path, names)
+def _rows(repo, commit_id, folder_path, entries, at_tip, commits) -> list[Row]:
     saved = descriptions.of_paths([e.path for e in entries])
     status = repo.worktree_status(folder_path) if at_tip else {}
     return [
@@ -194,21 +196,28 @@ def _rows(repo, commit_id, folder_path, entries, at_tip) -> list[Row]:
     ]
 
 
-# Last commits per (commit, folder, names) never change, so a result can be
-# kept as long as memory allows; 512 folder pages is a few MB at most.
-_last_commit_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
-_CACHE_SIZE = 512
+ALL_NAMES = "*"
 
 
-def _last_commits(repo, commit_id, folder_path, names) -> dict[str, Commit]:
-    key = (repo.path, commit_id, folder_path, tuple(names))
-    with _cache_lock:
-        if key in _last_commit_cache:
-            _last_commit_cache.move_to_end(key)
-            return _last_commit_cache[key]
+def _last_commits(
+    repo, commit_id, folder_path, names: list[str], whole_folder: bool
+) -> dict[str, Commit]:
+    """Return the last commits of names in a folder, computed once and kept.
+
+    A folder page asks for the whole folder (whole_folder), computed in one
+    walk; a file page asks for one name and uses the folder's result when
+    there is one.
+    """
+    cache = current_app.extensions["vcsweb_last_commits"]
+    whole = cache.get(commit_id, folder_path, ALL_NAMES)
+    if whole is not None:
+        return whole
+    key = ALL_NAMES if whole_folder else "\0".join(names)
+    found = cache.get(commit_id, folder_path, key)
+    if found is not None:
+        return found
     started = time.perf_counter()
-    result = repo.last_commits(commit_id, folder_path, names)
+    found = repo.last_commits(commit_id, folder_path, names)
     elapsed = time.perf_counter() - started
     if elapsed > 0.5:
         log.info(
@@ -217,11 +226,8 @@ def _last_commits(repo, commit_id, folder_path, names) -> dict[str, Commit]:
             len(names),
             elapsed,
         )
-    with _cache_lock:
-        _last_commit_cache[key] = result
-        while len(_last_commit_cache) > _CACHE_SIZE:
-            _last_commit_cache.popitem(last=False)
-    return result
+    cache.put(commit_id, folder_path, key, found)
+    return found
 
 
 # Descriptions ------------------------------------------------------------
@@ -240,7 +246,9 @@ def save_description(path: str, text: str, version: int | None) -> Description:
     return descriptions.save(path, text, version, actor.username())
 
 
-def restore_description(path: str, revision_id: int, version: int | None) -> Description:
+def restore_description(
+    path: str, revision_id: int, version: int | None
+) -> Description:
     """Save an earlier text of a description again, as its newest version."""
     try:
         earlier = descriptions.earlier(path, revision_id)
@@ -286,7 +294,9 @@ def diff(old: str | None, new: str, path: str | None = None) -> list[FileDiff]:
     new_id = repo.resolve(new)
     old_id = repo.resolve(old) if old else None
     wanted = None if path is None else [path]
-    if path and not (repo.kind_of(new_id, path) and repo.kind_of(old_id or new_id, path)):
+    if path and not (
+        repo.kind_of(new_id, path) and repo.kind_of(old_id or new_id, path)
+    ):
         # A version from before a rename has the file under another name:
         # compare it under every name it had.
         start = new_id if repo.kind_of(new_id, path) else repo.tip()

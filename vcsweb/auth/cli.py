@@ -1,8 +1,11 @@
 """`flask users ...`: manage users from the command line (the first admin, say)."""
 
+import os
+import secrets
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ..descriptions import ValidationError
@@ -77,3 +80,25 @@ def _user(username):
     if user is None:
         raise click.ClickException(f"No user named {username}.")
     return user
+
+
+@users.command("bootstrap")
+def bootstrap():
+    """Create a first admin with a generated password if there are no users yet.
+
+    The password is printed once and kept in the instance folder
+    (initial-admin-password, readable by its owner only) until it is changed.
+    """
+    if accounts.count_users():
+        click.echo("Users exist already; nothing to do.")
+        return
+    password = secrets.token_urlsafe(12)
+    accounts.create_user("admin", password, "admin", "Administrator")
+    path = os.path.join(current_app.instance_path, "initial-admin-password")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    click.echo(
+        f"Created the first admin. Sign in as 'admin' with password {password}\n"
+        f"(also saved in {path}). Add people under Users once signed in."
+    )
