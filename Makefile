@@ -1,0 +1,33 @@
+# Two commands for a fresh Debian machine, run as root:
+#   make serve   install, migrate, create a first admin if there is no user,
+#                and serve on http://127.0.0.1:8000
+#   make test    install what the tests need and run every test
+
+VENV := .venv
+PIP := $(VENV)/bin/pip --disable-pip-version-check --quiet
+PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
+
+.PHONY: serve test venv
+
+venv: $(VENV)/bin/python
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+serve: venv
+	$(PIP) install -r requirements.txt
+	$(VENV)/bin/flask --app wsgi db upgrade
+	$(VENV)/bin/flask --app wsgi users bootstrap
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: venv
+	$(PIP) install -r requirements-test.txt
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+	@if ! pg_isready -q -h 127.0.0.1; then \
+		pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start; \
+		for _ in $$(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done; \
+		pg_isready -h 127.0.0.1; \
+	fi
+	$(VENV)/bin/pytest
