@@ -63,7 +63,7 @@ class LastCommitCache:
         if not self.root:
             return None
         commit_id, folder, names = key
-        digest = hashlib.sha1(to_bytes(folder) + b"\0" + names.encode()).hexdigest()
+        digest = hashlib.sha1(to_bytes(folder) + b"\0" + to_bytes(names)).hexdigest()
         return os.path.join(self.root, commit_id[:2], commit_id, digest + ".json")
 
     def _read(self, key) -> dict[str, Commit] | None:

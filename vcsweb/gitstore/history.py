@@ -69,7 +69,7 @@ class History(Reader):
         return revisions[:limit], len(revisions) > limit
 
     def former_names(self, commit_id: str, path: str) -> list[str]:
-        """Return every name a file had up to a commit, newest first (renames followed)."""
+        """Return every name a file had up to a commit, newest first, across renames."""
         output = self._run(
             "log", "--follow", "--format=", "--name-only", "-z", commit_id, "--", path
         )
