@@ -121,7 +121,7 @@ def folder(path: str, rev: str | None = None, page: int = 1) -> Folder:
     if commit_id is None:
         if path:
             raise NotFound(
-                f"folder {paths.display(path)} not found: the repository is empty"
+                f"Folder {paths.display(path)} not found: the repository is empty"
             )
         return Folder(path, None, [], 1, 1, 0, True)
     entries = repo.list_folder(commit_id, path)

@@ -108,13 +108,8 @@ def error_response(status: int, message: str, retry_after: int | None = None):
 
 
 def _sentence(exc) -> str:
+    """End a message with a full stop; a leading file name keeps its spelling."""
     text = str(exc)
-    first = text.split(" ", 1)[0]
-    named = paths.basename((request.view_args or {}).get("path") or "")
-    # A message that starts with a file or folder name keeps the name's own
-    # spelling: "notes.txt not found", never "Notes.txt not found".
-    if first.isalpha() and first != named:
-        text = text[:1].upper() + text[1:]
     return text + ("" if text.endswith(".") else ".")
 
 

@@ -144,10 +144,10 @@ class GitBase:
             message = err.decode("utf-8", "replace").strip()
             if ".lock': File exists" in message or "Unable to create" in message:
                 raise RepositoryBusy(
-                    "the repository is busy: it is locked by another Git command; "
+                    "The repository is busy: it is locked by another Git command; "
                     "try again in a moment"
                 )
-            raise GitStoreError(f"git {args[0]} failed: {message}")
+            raise GitStoreError(f"Git {args[0]} failed: {message}")
         return out
 
 

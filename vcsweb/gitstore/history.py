@@ -90,7 +90,7 @@ class History(Reader):
         args = ["rev-list", f"--skip={skip}", f"--max-count={limit + 1}"]
         if author:
             if not _AUTHOR.match(author):
-                raise NotFound("that author filter cannot be used")
+                raise NotFound("That author filter cannot be used")
             args += ["--fixed-strings", "--regexp-ignore-case", f"--author={author}"]
         args += [commit_id, "--"]
         if path:
@@ -160,7 +160,7 @@ class History(Reader):
         name = self._object_name(commit_id, folder)
         info = self._info(name)
         if not info or info[1] != "tree":
-            raise NotFound(f"folder {folder} not found")
+            raise NotFound(f"Folder {folder} not found")
         output = self._run("ls-tree", "-r", "-z", info[0])
         files = []
         prefix = f"{folder}/" if folder else ""

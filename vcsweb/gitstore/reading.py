@@ -34,17 +34,17 @@ class Reader(GitBase):
     def resolve(self, rev: str) -> str:
         """Return the full commit id a revision names, or raise NotFound."""
         if not _REVISION.match(rev):
-            raise NotFound(f"revision {rev!r} is not a valid revision name")
+            raise NotFound(f"Revision {rev!r} is not a valid revision name")
         found = self._info(f"{rev}^{{commit}}")
         if not found:
-            raise NotFound(f"revision {rev} not found")
+            raise NotFound(f"Revision {rev} not found")
         return found[0]
 
     def commit(self, commit_id: str) -> Commit:
         """Return one commit's facts."""
         _, kind, data = self._contents(commit_id) or (None, None, None)
         if kind != "commit":
-            raise NotFound(f"revision {commit_id} not found")
+            raise NotFound(f"Revision {commit_id} not found")
         return parse_commit(commit_id, data)
 
     def entry(self, commit_id: str, path: str) -> Entry:
@@ -52,7 +52,7 @@ class Reader(GitBase):
         if path == "":
             tree = self._info(f"{commit_id}^{{tree}}")
             if tree is None:
-                raise NotFound(f"revision {commit_id} not found")
+                raise NotFound(f"Revision {commit_id} not found")
             return Entry("", "folder", "040000", tree[0], None)
         parent, _, name = path.rpartition("/")
         for found in self.list_folder(commit_id, parent):
@@ -71,7 +71,7 @@ class Reader(GitBase):
         """List a folder at a commit, folders first, or raise NotFound."""
         info = self._info(self._object_name(commit_id, folder))
         if not info or info[1] != "tree":
-            raise NotFound(f"folder {display(folder)} not found")
+            raise NotFound(f"Folder {display(folder)} not found")
         output = self._run("ls-tree", "-l", "-z", info[0])
         return sort_entries(parse_ls_tree(output, folder))
 
@@ -79,7 +79,7 @@ class Reader(GitBase):
         """Return up to limit bytes of a blob and whether it was cut short."""
         info = self._info(oid)
         if not info:
-            raise NotFound(f"object {oid} not found")
+            raise NotFound(f"Object {oid} not found")
         if info[2] <= limit:
             return self._contents(oid)[2], False
         stream = self.stream_blob(oid)
@@ -148,7 +148,7 @@ class Reader(GitBase):
         for index, line in enumerate(lines):
             header = line.encode()
             if not output.startswith(header, pos):
-                raise GitStoreError("git diff-tree answered out of order")
+                raise GitStoreError("Git diff-tree answered out of order")
             pos += len(header)
             following = lines[index + 1].encode() if index + 1 < len(lines) else None
             end = len(output)
@@ -183,5 +183,5 @@ def _next_header(output: bytes, header: bytes, start: int) -> int:
         return start
     found = output.find(b"\0" + header, start)
     if found < 0:
-        raise GitStoreError("git diff-tree output ended early")
+        raise GitStoreError("Git diff-tree output ended early")
     return found + 1

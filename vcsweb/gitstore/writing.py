@@ -75,7 +75,7 @@ class Writer(Reader):
                 self._check_base(changes, base, tip, new_oids)
                 tree = self._build_tree(tip, changes, new_oids)
                 if tip and tree == self._info(f"{tip}^{{tree}}")[0]:
-                    raise NothingToCommit("these files already have this content")
+                    raise NothingToCommit("These files already have this content")
                 new = self._commit_tree(tree, tip, message, author, committer)
                 if self._move_branch(new, tip):
                     log.info(
@@ -86,7 +86,7 @@ class Writer(Reader):
                         message.split("\n", 1)[0],
                     )
                     return self.commit(new)
-            raise RepositoryBusy("the branch kept moving; try again")
+            raise RepositoryBusy("The branch kept moving; try again")
 
     def _check_base(
         self,
@@ -149,7 +149,7 @@ class Writer(Reader):
         finally:
             _stop(proc)
         if len(oid) != 40:
-            raise GitStoreError("git hash-object did not store the file")
+            raise GitStoreError("Git hash-object did not store the file")
         return oid
 
     def _build_tree(self, tip: str | None, changes: list[Change], blobs: dict) -> str:
@@ -225,7 +225,7 @@ class Writer(Reader):
             os.path.join(self.git_dir, "index.lock")
         ):
             raise RepositoryBusy(
-                "the repository is busy: its working tree is locked by another Git "
+                "The repository is busy: its working tree is locked by another Git "
                 "command (.git/index.lock exists); try again in a moment"
             )
 
@@ -292,7 +292,7 @@ class Writer(Reader):
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise RepositoryBusy(
-                            "another change is being saved; try again"
+                            "Another change is being saved; try again"
                         ) from None
                     time.sleep(0.02)
             try:
@@ -303,5 +303,7 @@ class Writer(Reader):
 
 def _clean(value: str) -> str:
     """Drop what Git refuses in an identity: angle brackets and line breaks."""
-    cleaned = re.sub(r"[<>\n\r\0]", "", value).strip()
+    # A line break becomes a space, so a name on two lines stays two words.
+    spaced = re.sub(r"[\x00-\x1f\x7f]", " ", re.sub(r"[<>]", "", value))
+    cleaned = " ".join(spaced.split())
     return cleaned or "unknown"
