@@ -5,6 +5,10 @@ import os
 bind = os.environ.get("VCSWEB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("VCSWEB_THREADS", "1"))
+# gthread even with one thread: its main loop tells the master the worker is
+# alive while a request runs. The sync worker does so only between requests,
+# so a 200 MB download over a slow link was killed after `timeout` seconds.
+worker_class = "gthread"
 # Git operations give up after VCSWEB_GIT_TIMEOUT (20 s by default), well
 # inside this, so a worker is never killed in the middle of a commit.
 timeout = int(os.environ.get("VCSWEB_WORKER_TIMEOUT", "60"))

@@ -179,11 +179,15 @@ def free_port() -> int:
 
 
 class ServedURL(str):
-    """A running server's base URL, with an admin's API token for programs."""
+    """A running server's base URL, with an admin's API token for programs.
 
-    def __new__(cls, url: str, token: str):
+    pid is the gunicorn master's process id; its workers are its children.
+    """
+
+    def __new__(cls, url: str, token: str, pid: int | None = None):
         served = super().__new__(cls, url)
         served.token = token
+        served.pid = pid
         return served
 
 
@@ -242,7 +246,7 @@ def serve(make_app, database_url, tmp_path):
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                     if response.status == 200:
-                        return ServedURL(url, token)
+                        return ServedURL(url, token, proc.pid)
             except OSError:
                 time.sleep(0.1)
         raise AssertionError("gunicorn did not answer within 30 s")

@@ -20,9 +20,10 @@ from .paths import to_bytes
 
 log = logging.getLogger(__name__)
 
-# A folder page's result is a few KB to a few hundred KB; 256 of them fit
-# comfortably in a worker.
-MEMORY_ENTRIES = 256
+# Names kept in memory per worker, across all results: a result is about
+# 150 bytes a name, so this bounds a worker's share at some 30 MB whether it
+# holds many small folders or a few of 10,000 files.
+MEMORY_NAMES = 200_000
 # Commit messages are kept whole up to this; pages show the subject and a
 # tooltip, never more.
 MESSAGE_LIMIT = 2000
@@ -34,6 +35,7 @@ class LastCommitCache:
     def __init__(self, root: str | None):
         self.root = root
         self._memory: OrderedDict = OrderedDict()
+        self._names = 0
         self._lock = threading.Lock()
 
     def get(self, commit_id: str, folder: str, names: str) -> dict[str, Commit] | None:
@@ -54,10 +56,14 @@ class LastCommitCache:
 
     def _remember(self, key, result) -> None:
         with self._lock:
+            if key in self._memory:
+                self._names -= len(self._memory[key])
             self._memory[key] = result
             self._memory.move_to_end(key)
-            while len(self._memory) > MEMORY_ENTRIES:
-                self._memory.popitem(last=False)
+            self._names += len(result)
+            while self._names > MEMORY_NAMES and len(self._memory) > 1:
+                _, dropped = self._memory.popitem(last=False)
+                self._names -= len(dropped)
 
     def _file(self, key) -> str | None:
         if not self.root:
