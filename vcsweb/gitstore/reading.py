@@ -1,6 +1,7 @@
 """Reading a repository: commits, folders, files and last changes."""
 
 import io
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -100,14 +101,24 @@ class Reader(GitBase):
     ) -> dict[str, Commit]:
         """Return, per name in folder, the commit `git log -1 -- <path>` shows.
 
-        One walk of history serves the whole folder (see lastchange.py).
+        One walk of history serves the whole folder (see lastchange.py). For
+        a subfolder Git lists only the commits that changed something in it,
+        and every merge, each with its parents rewritten to the nearest such
+        commit; the commits left out change nothing in the folder, so every
+        name passes through them unchanged.
         """
-        proc = self._spawn("rev-list", "--parents", tip)
+        args = ["rev-list", "--parents", tip]
+        if folder:
+            args += ["--full-history", "--", folder]
+        proc = self._spawn(*args)
         try:
             graph = (_graph_line(line) for line in proc.stdout)
+            first = next(graph, None)
+            if first is None:
+                return {}
             found = last_changes(
-                graph,
-                tip,
+                itertools.chain([first], graph),
+                first[0],
                 (to_bytes(name) for name in names),
                 lambda commits: self._tree_ids(commits, folder),
                 self._changed_names,
