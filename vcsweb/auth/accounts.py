@@ -5,7 +5,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -170,6 +170,9 @@ def _check_limits(user_key: str, address_key: str) -> None:
         )
         if len(times) >= limit:
             oldest = times[-limit]
+            if oldest.tzinfo is None:
+                # SQLite hands back the UTC time it stored without its zone.
+                oldest = oldest.replace(tzinfo=UTC)
             wait = int((oldest + WINDOW - utcnow()).total_seconds()) + 1
             db.session.commit()
             raise TooManyAttempts(max(1, wait))
@@ -243,5 +246,9 @@ def _check_password(password: str) -> None:
 
 
 def _clean(value: str) -> str:
-    """Drop control characters and angle brackets that Git identities cannot hold."""
-    return re.sub(r"[\x00-\x1f\x7f<>]", "", value or "").strip()
+    """Drop angle brackets and line breaks that Git identities cannot hold.
+
+    A control character becomes a space, so a name on two lines stays two words.
+    """
+    spaced = re.sub(r"[\x00-\x1f\x7f]", " ", re.sub(r"[<>]", "", value or ""))
+    return " ".join(spaced.split())

@@ -57,6 +57,10 @@ def register(app) -> None:
     login_manager.request_loader(_load_from_token)
     login_manager.unauthorized_handler(lambda: _refuse(401))
     app.before_request(enforce)
+    # enforce() checks CSRF tokens itself, after sign-in and never for
+    # requests signed in with an API token; Flask-WTF's own check would run
+    # first and answer an expired session with 400 instead of the login page.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.add_template_global(can)
 
 
@@ -70,24 +74,33 @@ def can(level: str) -> bool:
 def enforce():
     """Refuse the request unless the current user's role allows it."""
     level = level_for(request.endpoint, request.method)
-    if level is None:
-        return None
     user = current_user
-    if not user.is_authenticated:
-        if level == "read" and current_app.config.get("VCSWEB_PUBLIC_READ"):
-            return None
+    signed_in = user.is_authenticated
+    public = level == "read" and current_app.config.get("VCSWEB_PUBLIC_READ")
+    if level is not None and not signed_in and not public:
         return _refuse(401)
-    if (
-        request.blueprint == "api"
-        and request.method not in SAFE_METHODS
-        and g.get("signed_in_by") != "token"
-    ):
-        # A browser session using the API must prove the request came from
-        # a vcsweb page, as forms do.
-        csrf.protect()
-    if level != "signed-in" and not user.can(level):
+    _check_csrf()
+    if level in (None, "signed-in") or not signed_in:
+        return None
+    if not user.can(level):
         return _refuse(403)
     return None
+
+
+def _check_csrf() -> None:
+    """Refuse a change that a browser session sends without the page's token.
+
+    Checked after sign-in, so an expired session is sent to the login page
+    instead of being told its form is stale. A request signed in by a token
+    needs none: a page on another site cannot make a browser send an
+    Authorization header.
+    """
+    if request.method in SAFE_METHODS or request.endpoint is None:
+        return
+    if g.get("signed_in_by") == "token":
+        return
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
 
 
 def _load_user(user_id: str):
