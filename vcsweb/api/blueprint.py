@@ -1,28 +1,18 @@
-"""The API blueprint and what every endpoint shares: JSON bodies, cross-site rules."""
+"""The API blueprint and what its endpoints share: reading JSON bodies.
+
+Who may call what is decided for every route in auth/policy.py: programs
+send an API token; a browser session must also send the page's CSRF token.
+"""
 
 import json
 
 from flask import Blueprint, abort, request
-
-from ..extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # Bodies of JSON requests are small (a description is at most 10,000
 # characters); anything far larger is refused before it is read.
 JSON_LIMIT = 256 * 1024
-
-# A page on another site can make a browser send a GET or a POST form, but
-# not a JSON body, a PUT or a DELETE without a CORS preflight, which vcsweb
-# never grants. Requiring JSON for POST is what keeps these endpoints safe
-# from cross-site requests; the form token protects the HTML forms.
-csrf.exempt(bp)
-
-
-@bp.before_request
-def refuse_cross_site_posts():
-    if request.method == "POST" and not request.is_json:
-        abort(415, "Send the request body as JSON with Content-Type: application/json.")
 
 
 def json_body() -> dict:
