@@ -688,9 +688,22 @@ def test_c47_large_folder_is_paginated_with_last_commits_kept(
     client = make_app(wide_folder.repo).test_client()
     assert not list(cache.rglob("*.json"))
 
-    first = client.get("/tree/wide")
+    # The page comes at once with every name of its page; the last commits
+    # come in the request the page makes as soon as it is shown.
+    quick = client.get("/tree/wide")
+
+    assert quick.status_code == 200
+    assert table_rows(quick.data) == [(name, None) for name, _ in expected[:500]]
+    pending = parse(quick.data).one("p", class_="pending")
+    assert pending.get("hx-trigger") == "load"
+    assert pending.get("hx-get") == "/tree/wide?commits=1"
+    assert pending.get("hx-target") == "#folder"
+    assert not list(cache.rglob("*.json"))
+
+    first = client.get("/tree/wide?commits=1", headers=HX)
 
     assert first.status_code == 200
+    assert b"<html" not in first.data
     assert table_rows(first.data) == expected[:500]
     assert pager(first.data) == (
         f"Page 1 of 21 · {total} entries",
@@ -698,6 +711,7 @@ def test_c47_large_folder_is_paginated_with_last_commits_kept(
     )
     kept = list(cache.rglob("*.json"))
     assert kept, "the last commits were not kept in the instance folder"
+    assert table_rows(client.get("/tree/wide").data) == expected[:500]
 
     fragment = client.get("/tree/wide?page=2", headers=HX)
     assert fragment.status_code == 200

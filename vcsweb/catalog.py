@@ -66,6 +66,15 @@ class Folder:
     pages: int
     total: int
     at_tip: bool
+    # True when the last commits were not ready and the page asks for them
+    # in a second request (very large folders only).
+    commits_pending: bool = False
+
+
+# Folders with more entries than this get their page at once and their last
+# commits in a second request the page makes, when no kept result exists:
+# the first walk through the history of 10,000 files takes seconds.
+WAIT_FOR_COMMITS_UP_TO = 1000
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,14 @@ def commit_for(rev: str | None) -> tuple[str | None, bool]:
 # Reading -----------------------------------------------------------------
 
 
-def folder(path: str, rev: str | None = None, page: int = 1) -> Folder:
-    """Return one page of a folder with last commits and descriptions."""
+def folder(
+    path: str, rev: str | None = None, page: int = 1, wait: bool = True
+) -> Folder:
+    """Return one page of a folder with last commits and descriptions.
+
+    With wait=False a very large folder whose last commits are not known
+    yet comes back without them (commits_pending) instead of waiting.
+    """
     repo = repository()
     commit_id, at_tip = commit_for(rev)
     if commit_id is None:
@@ -130,9 +145,22 @@ def folder(path: str, rev: str | None = None, page: int = 1) -> Folder:
     page = min(max(1, page), pages)
     shown = entries[(page - 1) * size : page * size]
     names = [e.name for e in entries]
-    commits = _last_commits(repo, commit_id, path, names, whole_folder=True)
+    pending = (
+        not wait
+        and len(entries) > WAIT_FOR_COMMITS_UP_TO
+        and not _last_commits_known(commit_id, path)
+    )
+    commits = (
+        {} if pending else _last_commits(repo, commit_id, path, names, whole_folder=True)
+    )
     rows = _rows(repo, commit_id, path, shown, at_tip, commits)
-    return Folder(path, repo.commit(commit_id), rows, page, pages, len(entries), at_tip)
+    head = repo.commit(commit_id)
+    return Folder(path, head, rows, page, pages, len(entries), at_tip, pending)
+
+
+def _last_commits_known(commit_id: str, folder_path: str) -> bool:
+    cache = current_app.extensions["vcsweb_last_commits"]
+    return cache.get(commit_id, folder_path, ALL_NAMES) is not None
 
 
 def row(path: str, rev: str | None = None) -> Row:

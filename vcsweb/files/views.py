@@ -24,7 +24,12 @@ def tree(path: str):
     path = paths.repo_path(path)
     rev = request.args.get("rev") or None
     try:
-        folder = catalog.folder(path, rev, request.args.get("page", 1, type=int))
+        folder = catalog.folder(
+            path,
+            rev,
+            request.args.get("page", 1, type=int),
+            wait=request.args.get("commits") == "1",
+        )
     except catalog.NotFound:
         if path and _is_file(path, rev):
             return redirect(url_for("files.blob", path=path, rev=rev))
