@@ -30,4 +30,5 @@ test: venv
 		for _ in $$(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done; \
 		pg_isready -h 127.0.0.1; \
 	fi
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest

@@ -52,11 +52,15 @@ def build_synthetic(path: Path, commits: int, large_bytes: int) -> None:
         out.write(b"data %d\n%s" % (len(message), message))
         for name in changed:
             data = f"{name} at {number}\n".encode() * 4
-            out.write(f"M 100644 inline {name}\ndata {len(data)}\n".encode() + data + b"\n")
+            out.write(
+                f"M 100644 inline {name}\ndata {len(data)}\n".encode() + data + b"\n"
+            )
 
     commit(0, folders + wide + ["hot.txt"])
     for number in range(1, commits):
-        changed = [folders[(number * 7919 + k * 104729) % len(folders)] for k in range(3)]
+        changed = [
+            folders[(number * 7919 + k * 104729) % len(folders)] for k in range(3)
+        ]
         if number % 5 == 0:
             changed.append(wide[(number * 31) % len(wide)])
         # 2,000 commits touch hot.txt, spread over the whole history.
@@ -114,7 +118,10 @@ def listing_figures(repo: Path, folder: str, runs: int) -> dict:
         tip = r.tip()
         names = [e.name for e in r.list_folder(tip, folder)]
         catalog._last_commits(r, tip, folder, names, whole_folder=True)
-        warm_s = median_time(lambda: catalog._last_commits(r, tip, folder, names, whole_folder=True), runs)
+        warm_s = median_time(
+            lambda: catalog._last_commits(r, tip, folder, names, whole_folder=True),
+            runs,
+        )
     return {
         "folder": folder or "/",
         "entries": len(names),
@@ -144,12 +151,28 @@ class Server:
             "VCSWEB_PUBLIC_READ": "1",
         }
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-        subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*flask, "db", "upgrade"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-             "--no-control-socket", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "--no-control-socket",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -196,7 +219,9 @@ def wrk(url: str, seconds: int) -> dict:
     """Load one URL with wrk from a second process; return req/s, p50, p99."""
     result = subprocess.run(
         ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     text = result.stdout
 
@@ -242,11 +267,16 @@ def download_peak_rss(server: Server, clients: int) -> dict:
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    return {"rss_before_mb": before, "rss_peak_mb": max(peak.values()), "seconds": elapsed}
+    return {
+        "rss_before_mb": before,
+        "rss_peak_mb": max(peak.values()),
+        "seconds": elapsed,
+    }
 
 
 def git_children_after(server: Server, urls: list[str], requests: int) -> dict:
     """Count git processes under each worker before and after many requests."""
+
     def count():
         return {w: sum(1 for c in children(w) if _is_git(c)) for w in server.workers()}
 
@@ -255,7 +285,11 @@ def git_children_after(server: Server, urls: list[str], requests: int) -> dict:
         with urllib.request.urlopen(server.url + urls[i % len(urls)]) as response:
             response.read()
     after = count()
-    return {"before": max(before.values()), "after": max(after.values()), "requests": requests}
+    return {
+        "before": max(before.values()),
+        "after": max(after.values()),
+        "requests": requests,
+    }
 
 
 def _is_git(pid: int) -> bool:
@@ -267,7 +301,9 @@ def _is_git(pid: int) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer runs")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller inputs, fewer runs"
+    )
     args = parser.parse_args()
     commits = 1000 if args.quick else 5000
     large = 64 * 1024 * 1024 if args.quick else GIB
@@ -280,7 +316,9 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            "git": subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip(),
+            "git": subprocess.run(
+                ["git", "--version"], capture_output=True, text=True
+            ).stdout.strip(),
         },
         "inputs": {"commits": commits, "large_file_bytes": large},
     }
@@ -291,17 +329,32 @@ def main() -> None:
         build_synthetic(synthetic, commits, large)
         figures["inputs"]["build_seconds"] = time.perf_counter() - started
         own = work / "own.git"
-        subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(own)], check=True)
+        subprocess.run(
+            ["git", "clone", "-q", "--bare", str(ROOT), str(own)], check=True
+        )
 
         from vcsweb import create_app
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "VCSWEB_REPO": str(synthetic),
-                          "SECRET_KEY": "benchmark", "VCSWEB_INSTANCE": str(work / "i0")})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "VCSWEB_REPO": str(synthetic),
+                "SECRET_KEY": "benchmark",
+                "VCSWEB_INSTANCE": str(work / "i0"),
+            }
+        )
         listings = []
         with app.app_context():
-            for repo, folder in ((synthetic, ""), (synthetic, "dir42"), (synthetic, "wide"),
-                                 (own, ""), (own, "vcsweb")):
-                listings.append({"repository": repo.name, **listing_figures(repo, folder, runs)})
+            for repo, folder in (
+                (synthetic, ""),
+                (synthetic, "dir42"),
+                (synthetic, "wide"),
+                (own, ""),
+                (own, "vcsweb"),
+            ):
+                listings.append(
+                    {"repository": repo.name, **listing_figures(repo, folder, runs)}
+                )
         figures["listing"] = listings
 
         server = Server(synthetic, work, 18800 + os.getpid() % 1000)
@@ -316,10 +369,13 @@ def main() -> None:
             }
             for url in pages.values():
                 urllib.request.urlopen(server.url + url).read()
-            figures["http"] = {name: wrk(server.url + url, seconds) for name, url in pages.items()}
+            figures["http"] = {
+                name: wrk(server.url + url, seconds) for name, url in pages.items()
+            }
             figures["download"] = download_peak_rss(server, 4)
             figures["git_children"] = git_children_after(
-                server, ["/blob/dir01/file001.txt", "/history/hot.txt", "/tree/dir07"],
+                server,
+                ["/blob/dir01/file001.txt", "/history/hot.txt", "/tree/dir07"],
                 2000 if not args.quick else 300,
             )
         finally:
@@ -333,14 +389,26 @@ def main() -> None:
 
 
 def report(f: dict) -> None:
-    m = f["machine"]
-    print(f"\nvcsweb benchmark · {m['platform']} · {m['cpus']} CPUs · Python {m['python']} · {m['git']}")
-    print(f"inputs: {f['inputs']['commits']} commits, large file {f['inputs']['large_file_bytes'] // 2**20} MB\n")
-    print(f"{'folder listing with last commits':48} {'entries':>7} {'cold ms':>8} {'warm ms':>8} {'git walk':>9} {'cold/git':>9}  target")
+    m, inputs = f["machine"], f["inputs"]
+    print(f"\nvcsweb benchmark · {m['platform']} · {m['cpus']} CPUs")
+    print(f"Python {m['python']} · {m['git']}")
+    large_mb = inputs["large_file_bytes"] // 2**20
+    print(f"inputs: {inputs['commits']} commits, large file {large_mb} MB\n")
+    print(
+        f"{'folder listing with last commits':40} {'entries':>7} {'cold ms':>8}"
+        f" {'warm ms':>8} {'git walk':>9} {'cold/git':>9}  target"
+    )
     for row in f["listing"]:
         name = f"{row['repository']}:{row['folder']}"
-        print(f"{name:48} {row['entries']:7} {row['cold_ms']:8.1f} {row['warm_ms']:8.2f} {row['git_walk_ms']:9.1f} {row['cold_vs_git']:9.2f}  <= 1.5")
-    print(f"\n{'page through gunicorn (4 workers, wrk -c8)':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  target")
+        print(
+            f"{name:40} {row['entries']:7} {row['cold_ms']:8.1f}"
+            f" {row['warm_ms']:8.2f} {row['git_walk_ms']:9.1f}"
+            f" {row['cold_vs_git']:9.2f}  <= 1.5"
+        )
+    print(
+        f"\n{'page through gunicorn (4 workers, wrk -c8)':40} {'req/s':>8}"
+        f" {'p50 ms':>8} {'p99 ms':>8}  target"
+    )
     targets = {
         "folder page (100 files)": "p50 <= 50",
         "folder page (root)": "p50 <= 50",
@@ -348,11 +416,21 @@ def report(f: dict) -> None:
         "history page (2,000 commits)": "p50 <= 200",
     }
     for name, row in f["http"].items():
-        print(f"{name:48} {row['requests_per_s']:8.1f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f}  {targets.get(name, '')}")
+        print(
+            f"{name:40} {row['requests_per_s']:8.1f} {row['p50_ms']:8.1f}"
+            f" {row['p99_ms']:8.1f}  {targets.get(name, '')}"
+        )
     d = f["download"]
-    print(f"\nworker RSS while 4 clients download large.bin: {d['rss_before_mb']:.0f} MB before, {d['rss_peak_mb']:.0f} MB peak (target < 150 MB), {d['seconds']:.1f} s")
+    print(
+        f"\nworker RSS while 4 clients download large.bin: "
+        f"{d['rss_before_mb']:.0f} MB before, {d['rss_peak_mb']:.0f} MB peak "
+        f"(target < 150 MB), {d['seconds']:.1f} s"
+    )
     g = f["git_children"]
-    print(f"git processes per worker: {g['before']} before, {g['after']} after {g['requests']} requests (target: no growth)")
+    print(
+        f"git processes per worker: {g['before']} before, {g['after']} after "
+        f"{g['requests']} requests (target: no growth)"
+    )
     print(f"\nwritten to {RESULTS / 'latest.json'}")
 
 

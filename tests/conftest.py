@@ -1,4 +1,4 @@
-"""Fixtures: an app over a real repository and a real database, on SQLite and PostgreSQL.
+"""Fixtures: apps over real repositories and real databases, SQLite and PostgreSQL.
 
 Set VCSWEB_TEST_DATABASES=sqlite (or postgresql) to run one backend only;
 the default runs every database test on both.
@@ -17,7 +17,6 @@ from pathlib import Path
 import flask_migrate
 import psycopg
 import pytest
-
 from flask.testing import FlaskClient
 
 from tests import gitutil
@@ -36,7 +35,7 @@ DATABASES = [
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A database of this test run's own on the PostgreSQL server, dropped at the end."""
+    """A database of this test run's own on PostgreSQL, dropped at the end."""
     name = f"vcsweb_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -48,7 +47,7 @@ def pg_server():
 
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path):
-    """A fresh, empty database: a file for SQLite, this run's database for PostgreSQL."""
+    """A fresh, empty database: a file for SQLite, this run's for PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'vcsweb.db'}"
     return request.getfixturevalue("pg_server")
@@ -226,10 +225,18 @@ def serve(make_app, database_url, tmp_path):
             "VCSWEB_ACCESS_LOG": "",
             **env,
         }
-        log = open(tmp_path / f"gunicorn-{port}.log", "wb")
+        log = open(tmp_path / f"gunicorn-{port}.log", "wb")  # noqa: SIM115 (closed at teardown)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-             "--no-control-socket", *gunicorn_args, app_module],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--no-control-socket",
+                *gunicorn_args,
+                app_module,
+            ],
             cwd=ROOT,
             env=environment,
             stdout=log,
@@ -240,9 +247,8 @@ def serve(make_app, database_url, tmp_path):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise AssertionError(
-                    f"gunicorn exited: {(tmp_path / f'gunicorn-{port}.log').read_text()}"
-                )
+                output = (tmp_path / f"gunicorn-{port}.log").read_text()
+                raise AssertionError(f"gunicorn exited: {output}")
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                     if response.status == 200:

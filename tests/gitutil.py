@@ -45,7 +45,7 @@ def commit_files(
     message: str = "Change files",
     **env,
 ) -> str:
-    """Write (or, for None, delete) files in a non-bare repo and commit them; return the id."""
+    """Write (None: delete) files in a non-bare repo, commit them, return the id."""
     for name, content in files.items():
         target = Path(os.fsdecode(os.path.join(os.fsencode(repo), os.fsencode(name))))
         if content is None:

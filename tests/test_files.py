@@ -485,7 +485,8 @@ def test_upload_of_several_files_is_one_commit_with_the_given_message(make_app, 
     assert gitutil.git(served, "rev-list", "--count", f"{before}..main").strip() == "1"
     log = gitutil.git(served, "log", "-1", "--format=%s|%an <%ae>|%cn <%ce>", "main")
     assert log.strip() == (
-        "Add the quarterly numbers|Ada Admin <admin@example.com>|Team Robot <bot@ex.org>"
+        "Add the quarterly numbers|Ada Admin <admin@example.com>"
+        "|Team Robot <bot@ex.org>"
     )
     changed = gitutil.git(served, "diff", "--name-only", before, "main").split()
     assert changed == ["one.txt", "two.bin"]

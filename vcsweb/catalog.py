@@ -151,7 +151,9 @@ def folder(
         and not _last_commits_known(commit_id, path)
     )
     commits = (
-        {} if pending else _last_commits(repo, commit_id, path, names, whole_folder=True)
+        {}
+        if pending
+        else _last_commits(repo, commit_id, path, names, whole_folder=True)
     )
     rows = _rows(repo, commit_id, path, shown, at_tip, commits)
     head = repo.commit(commit_id)
@@ -198,7 +200,7 @@ def file(path: str, rev: str | None = None) -> FileView:
 
 
 def stream(path: str, rev: str | None = None) -> tuple[Entry, bytes, object]:
-    """Return a file's entry, its first bytes (to tell its type) and a chunk iterator."""
+    """Return a file's entry, its first bytes (to tell its type) and its chunks."""
     repo = repository()
     commit_id, _ = commit_for(rev)
     if commit_id is None:

@@ -82,7 +82,9 @@ def upload(
     names = _upload_names(f for f, _ in files)
     kind = repo.kind_of(base, folder_path) if base and folder_path else None
     listed = base and (kind == "folder" or not folder_path)
-    existing = {e.name: e for e in repo.list_folder(base, folder_path)} if listed else {}
+    existing = (
+        {e.name: e for e in repo.list_folder(base, folder_path)} if listed else {}
+    )
     folders = [n for n in names if n in existing and existing[n].is_folder]
     if folders:
         raise ValidationError(

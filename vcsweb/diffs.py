@@ -94,7 +94,7 @@ def decode_line(raw: bytes) -> str:
 
 
 def parse_hunks(patch: bytes) -> tuple[list[Hunk], bool]:
-    """Parse one file's patch text; return its hunks and whether Git called it binary."""
+    """Parse one file's patch; return its hunks and whether Git called it binary."""
     hunks: list[Hunk] = []
     binary = False
     hunk = None

@@ -47,7 +47,7 @@ def url_quote(path: str) -> str:
 def repo_path(
     raw: str | None, *, for_write: bool = False, allow_root: bool = True
 ) -> str:
-    """Validate a path from a URL, form or API call and return it, or raise InvalidPath."""
+    """Return a valid path from a URL, form or API call, or raise InvalidPath."""
     if raw is None:
         raw = ""
     if "\x00" in raw:

@@ -56,7 +56,6 @@ def update_user(user_id: int):
             accounts.set_active(user, request.form["active"] == "1")
     except ValidationError as exc:
         abort(422, str(exc))
-    flash(
-        f"Saved {user.username}: {user.role}, {'active' if user.active else 'disabled'}."
-    )
+    state = "active" if user.active else "disabled"
+    flash(f"Saved {user.username}: {user.role}, {state}.")
     return redirect(url_for("admin.users"), code=303)

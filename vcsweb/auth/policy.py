@@ -39,7 +39,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def level_for(endpoint: str | None, method: str) -> str | None:
-    """Return the access a request needs: None, 'signed-in', 'read', 'write', 'admin'."""
+    """Return what a request needs: None, 'signed-in', 'read', 'write' or 'admin'."""
     if endpoint is None or endpoint in PUBLIC:
         return None
     if endpoint in SIGNED_IN:

@@ -20,7 +20,7 @@ from .blueprint import bp
 @bp.get("/", defaults={"path": ""})
 @bp.get("/tree/<repopath:path>")
 def tree(path: str):
-    """Show a folder: entries with last commits and descriptions, and the upload form."""
+    """Show a folder: entries with last commits and descriptions, and uploads."""
     path = paths.repo_path(path)
     rev = request.args.get("rev") or None
     try:

@@ -101,11 +101,16 @@ def restore(path: str):
     revision = request.form.get("revision", type=int)
     version = request.form.get("version", type=int)
     if revision is None or version is None:
-        raise catalog.ValidationError("The form is missing its revision; reload the page.")
+        raise catalog.ValidationError(
+            "The form is missing its revision; reload the page."
+        )
     try:
         catalog.restore_description(path, revision, version)
     except catalog.StaleDescription:
-        flash("The description changed meanwhile; nothing was restored. Look again and retry.")
+        flash(
+            "The description changed meanwhile; nothing was restored. "
+            "Look again and retry."
+        )
     else:
         flash("The earlier description is the current one again.")
     return redirect(url_for("files.blob", path=path), code=303)
