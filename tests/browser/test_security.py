@@ -245,6 +245,20 @@ def test_htmx_after_the_session_ended_opens_the_login_page(
     expect(page).to_have_url(f"{site}/blob/a.txt")
     expect(description.locator(".desc-text")).to_have_text("Add a description")
 
+    # Nothing was saved, and nothing typed is lost: opening the description
+    # again brings the text back, ready to save.
+    description.get_by_role("link", name="Add a description").click()
+    expect(description.get_by_role("textbox")).to_have_value(
+        "Typed after the session ended"
+    )
+    expect(description.locator(".draft")).to_be_visible()
+    description.get_by_role("textbox").press("Escape")
+    expect(description.locator(".desc-text")).to_have_text("Add a description")
+    # Cancelling lets the text go.
+    description.get_by_role("link", name="Add a description").click()
+    expect(description.get_by_role("textbox")).to_have_value("")
+    description.get_by_role("textbox").press("Escape")
+
     # Opening the editor after the session ended.
     end_session(page)
     description.get_by_role("link", name="Add a description").click()

@@ -152,3 +152,60 @@
     }
   });
 })();
+
+// What someone typed into a description is kept in this tab until it is
+// saved or cancelled, so a save refused because the session ended (the
+// browser goes to the sign-in page) loses nothing: opening the same
+// description again brings the text back.
+(function () {
+  "use strict";
+  var PREFIX = "vcsweb-draft:";
+
+  function key(form) {
+    return PREFIX + form.getAttribute("action");
+  }
+
+  function editing(element) {
+    return element && element.matches && element.matches("form.desc.editing");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!editing(form) || event.detail.requestConfig.verb !== "put") return;
+    var field = form.querySelector("[name=description]");
+    try {
+      sessionStorage.setItem(key(form), field.value);
+    } catch (ignored) {
+      // Storage full or disabled: the save itself still goes ahead.
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (editing(form) && event.detail.successful) {
+      sessionStorage.removeItem(key(form));
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("form.desc.editing .cancel");
+    if (cancel) sessionStorage.removeItem(key(cancel.closest("form")));
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.detail.elt;
+    var forms = editing(root) ? [root] : root.querySelectorAll ?
+      root.querySelectorAll("form.desc.editing") : [];
+    Array.prototype.forEach.call(forms, function (form) {
+      var draft = sessionStorage.getItem(key(form));
+      var field = form.querySelector("[name=description]");
+      if (draft === null || !field || field.value === draft) return;
+      field.value = draft;
+      var note = document.createElement("p");
+      note.className = "hint draft";
+      note.setAttribute("role", "status");
+      note.textContent = "Restored what you typed before; it is not saved yet.";
+      form.appendChild(note);
+    });
+  });
+})();
