@@ -128,6 +128,16 @@ def test_folder_rows_show_the_commit_git_log_names(web, history):
         assert row.one("td", class_="commit").one("code").get("title") == expected
 
 
+def test_each_rows_commit_id_opens_that_commit(web, history):
+    row = rows(web.get("/"))["a.txt"]
+    link = row.find("td", class_="commit").one("a")
+
+    assert link.get("href") == f"/commit/{history.second}"
+    commit_page = web.get(link.get("href"))
+    assert commit_page.status_code == 200
+    assert b"Add a and the API notes" in commit_page.data
+
+
 def test_descriptions_sit_under_the_names(web):
     saved = web.put("/api/files/a.txt", json={"description": "The first letter"})
     assert saved.status_code == 200
