@@ -692,6 +692,30 @@ def test_cli_creates_a_user_from_stdin(app, runner):
         )
 
 
+def test_cli_sets_a_new_password(app, runner):
+    result = runner.invoke(
+        args=["users", "set-password", "viewer", "--password-stdin"],
+        input="a brand new password\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    visitor = app.test_client(user=None)
+    assert attempt(visitor, "viewer", PASSWORD).status_code == 401
+    assert attempt(visitor, "viewer", "a brand new password").status_code == 302
+    short = runner.invoke(
+        args=["users", "set-password", "viewer", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code != 0
+    assert "at least 10 characters" in short.output
+
+
+def test_account_page_names_the_author_commits_will_carry(app):
+    client = app.test_client(user="viewer")
+    page = client.get("/account")
+
+    assert "Vic Viewer &lt;viewer@example.com&gt;" in page.get_data(as_text=True)
+
+
 def test_cli_create_prompts_for_the_password_twice(app, runner):
     result = runner.invoke(
         args=["users", "create", "dave"], input="prompted password\nprompted password\n"

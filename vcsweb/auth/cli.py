@@ -38,6 +38,27 @@ def create(username, role, display_name, email, password_stdin):
     click.echo(f"Created {user.username} ({user.role}).")
 
 
+@users.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of prompting.",
+)
+def set_password(username, password_stdin):
+    """Give a user a new password (prompted for, or read from stdin)."""
+    user = _user(username)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.set_password(user, password)
+    except ValidationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username} has a new password.")
+
+
 @users.command("set-role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(ROLES))

@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from ..actor import identity
 from ..redirects import local_target
 from . import accounts
 
@@ -65,14 +66,19 @@ def logout():
 @bp.get("/account")
 def account():
     """Your profile and your API tokens."""
-    return render_template("auth/account.html", tokens=accounts.tokens_of(current_user))
+    return render_template(
+        "auth/account.html", tokens=accounts.tokens_of(current_user), author=identity()
+    )
 
 
 @bp.post("/account/tokens")
 def create_token():
     new = accounts.create_token(current_user, request.form.get("name", ""))
     return render_template(
-        "auth/account.html", tokens=accounts.tokens_of(current_user), new=new
+        "auth/account.html",
+        tokens=accounts.tokens_of(current_user),
+        new=new,
+        author=identity(),
     )
 
 
