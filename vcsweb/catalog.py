@@ -165,12 +165,22 @@ def _last_commits_known(commit_id: str, folder_path: str) -> bool:
     return cache.get(commit_id, folder_path, ALL_NAMES) is not None
 
 
-def row(path: str, rev: str | None = None) -> Row:
-    """Return one entry (file or folder) with its last commit and description."""
-    repo = repository()
+def existing_commit(path: str, rev: str | None) -> tuple[str, bool]:
+    """Return commit_for(rev), or raise NotFound for path in an empty repository."""
     commit_id, at_tip = commit_for(rev)
     if commit_id is None:
         raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    return commit_id, at_tip
+
+
+def row(path: str, rev: str | None = None) -> Row:
+    """Return one entry (file or folder) with its last commit and description."""
+    commit_id, at_tip = existing_commit(path, rev)
+    return _row_at(commit_id, at_tip, path)
+
+
+def _row_at(commit_id: str, at_tip: bool, path: str) -> Row:
+    repo = repository()
     entry = repo.entry(commit_id, path)
     if path == "":
         commit = repo.commit(commit_id)
@@ -184,11 +194,13 @@ def row(path: str, rev: str | None = None) -> Row:
 
 def file(path: str, rev: str | None = None) -> FileView:
     """Return a file with the part of its content a page can show."""
-    found = row(path, rev)
+    # One resolution of rev serves the row and the content, so both come
+    # from the same commit even if the branch moves meanwhile.
+    commit_id, at_tip = existing_commit(path, rev)
+    found = _row_at(commit_id, at_tip, path)
     if found.entry.is_folder:
         raise NotFound(f"{paths.display(path)} is a folder")
     repo = repository()
-    commit_id, at_tip = commit_for(rev)
     data, truncated = b"", False
     text = None
     if found.entry.kind in {"file", "symlink"}:
@@ -202,9 +214,7 @@ def file(path: str, rev: str | None = None) -> FileView:
 def stream(path: str, rev: str | None = None) -> tuple[Entry, bytes, object]:
     """Return a file's entry, its first bytes (to tell its type) and its chunks."""
     repo = repository()
-    commit_id, _ = commit_for(rev)
-    if commit_id is None:
-        raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    commit_id, _ = existing_commit(path, rev)
     entry = repo.entry(commit_id, path)
     if entry.kind not in {"file", "symlink"}:
         raise NotFound(f"{paths.display(path)} is not a file")

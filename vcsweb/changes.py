@@ -64,6 +64,14 @@ def resolve_base(base: str | None) -> str | None:
     return repo.resolve(base)
 
 
+def _existing_base(path: str, base: str) -> str:
+    """Return the form's base commit; NotFound for path in an empty repository."""
+    base_id = resolve_base(base)
+    if base_id is None:
+        raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    return base_id
+
+
 # Upload ------------------------------------------------------------------
 
 
@@ -131,9 +139,7 @@ def _upload_message(folder_path: str, names: list[str]) -> str:
 def editable(path: str, rev: str | None = None) -> tuple[str, content.Text]:
     """Return the commit and the text the editor starts from, or say why it cannot."""
     repo = catalog.repository()
-    commit_id, _ = catalog.commit_for(rev)
-    if commit_id is None:
-        raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    commit_id, _ = catalog.existing_commit(path, rev)
     entry = repo.entry(commit_id, path)
     if entry.kind != "file":
         raise ValidationError(
@@ -157,9 +163,7 @@ def editable(path: str, rev: str | None = None) -> tuple[str, content.Text]:
 
 def edit(path: str, edited: str, base: str, message: str) -> Commit | None:
     """Commit new text for a file, keeping its encoding, BOM and line endings."""
-    base_id = resolve_base(base)
-    if base_id is None:
-        raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    base_id = _existing_base(path, base)
     repo = catalog.repository()
     entry = repo.entry(base_id, path)
     original, _ = repo.read_blob(entry.oid, current_app.config["VCSWEB_EDIT_LIMIT"])
@@ -208,9 +212,7 @@ def rename(old: str, new: str, base: str, message: str) -> tuple[Commit, str]:
     if new.startswith(old + "/"):
         raise ValidationError("A folder cannot be moved into itself.")
     repo = catalog.repository()
-    base_id = resolve_base(base)
-    if base_id is None:
-        raise NotFound(f"{paths.display(old)} not found: the repository is empty")
+    base_id = _existing_base(old, base)
     _check_free(repo, base_id, new)
     entry = repo.entry(base_id, old)
     if entry.is_folder:
@@ -245,9 +247,7 @@ def delete(path: str, base: str, message: str) -> Commit:
     description back.
     """
     repo = catalog.repository()
-    base_id = resolve_base(base)
-    if base_id is None:
-        raise NotFound(f"{paths.display(path)} not found: the repository is empty")
+    base_id = _existing_base(path, base)
     if base_id != repo.tip() and not repo.kind_of(repo.tip(), path):
         # The same delete sent twice, or someone else was quicker.
         raise NotFound(f"{paths.display(path)} is already deleted")
