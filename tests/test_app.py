@@ -6,14 +6,13 @@ import shutil
 import stat
 import subprocess
 import sys
-import textwrap
 
 import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
 from tests import gitutil
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_python
 from vcsweb import create_app
 
 # Settings a developer's shell might carry; start-up tests choose their own.
@@ -24,19 +23,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     """Return the environment with no vcsweb settings, plus extra."""
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
     return {**env, **extra}
-
-
-def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run a Python snippet in a fresh interpreter from the project folder."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 START_AND_PROBE = """

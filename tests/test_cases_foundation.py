@@ -13,8 +13,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
-import textwrap
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from tests import gitutil
-from tests.conftest import HX, PASSWORD, ROOT, csrf_token
+from tests.conftest import HX, PASSWORD, ROOT, csrf_token, run_python
 from vcsweb.extensions import db
 
 # Helpers: HTTP against a running server ---------------------------------
@@ -634,15 +632,7 @@ def test_c49_repository_of_another_user_fails_fast(tmp_path):
     }
 
     def start() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(START_OVER_REPO)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python(START_OVER_REPO, env)
 
     refused = start()
     assert refused.returncode != 0
