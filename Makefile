@@ -25,6 +25,19 @@ test: venv
 	@if [ ! -x /usr/bin/chromium ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
+	@# nginx is only run by the tests, on 127.0.0.1; a policy-rc.d that
+	@# refuses keeps the package from starting its default site on port 80.
+	@if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/openssl ]; then \
+		guard=; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+			chmod +x /usr/sbin/policy-rc.d; guard=1; \
+		fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx openssl; \
+		status=$$?; \
+		if [ -n "$$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		exit $$status; \
+	fi
 	@if ! pg_isready -q -h 127.0.0.1; then \
 		pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start; \
 		for _ in $$(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done; \

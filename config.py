@@ -45,6 +45,18 @@ class Config:
     # Number of reverse proxies in front of vcsweb whose X-Forwarded-* headers
     # are trusted; 0 trusts none.
     VCSWEB_PROXY_HOPS = _int("VCSWEB_PROXY_HOPS", 0)
+    # One log line per request and per event: "text" for people reading a
+    # terminal, "json" for a log collector (one object per line).
+    VCSWEB_LOG_FORMAT = os.environ.get("VCSWEB_LOG_FORMAT", "text")
+    VCSWEB_LOG_LEVEL = os.environ.get("VCSWEB_LOG_LEVEL", "info")
+    # Live updates: each open page holds a stream, and with it a thread of
+    # the worker; a worker serves at most this many (0 turns live updates
+    # off). gunicorn.conf.py keeps it below the worker's threads.
+    VCSWEB_LIVE_LIMIT = _int("VCSWEB_LIVE_LIMIT", 10)
+    # Seconds between comments on a quiet stream, so proxies keep it open.
+    VCSWEB_LIVE_HEARTBEAT = _int("VCSWEB_LIVE_HEARTBEAT", 15)
+    # Seconds a stream lasts; the browser then reconnects, to any worker.
+    VCSWEB_LIVE_LIFETIME = _int("VCSWEB_LIVE_LIFETIME", 300)
     # Werkzeug's salted scrypt; tests pass a faster method.
     VCSWEB_PASSWORD_METHOD = os.environ.get("VCSWEB_PASSWORD_METHOD", "scrypt")
     WTF_CSRF_TIME_LIMIT = None
@@ -67,6 +79,7 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = _flag("VCSWEB_SECURE_COOKIES", True)
     REQUIRE_SECRET_KEY = True
+    VCSWEB_LOG_FORMAT = os.environ.get("VCSWEB_LOG_FORMAT", "json")
 
 
 CONFIGS = {

@@ -1,5 +1,14 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 
-from vcsweb import create_app
+import sys
 
-app = create_app()
+from vcsweb import StartupError, create_app
+
+try:
+    app = create_app()
+except StartupError as exc:
+    # One line that says what to fix, instead of a traceback from every
+    # worker. Status 4 is gunicorn's "application failed to load": it stops
+    # there rather than starting new workers that would fail the same way.
+    print(exc, file=sys.stderr)
+    sys.exit(4)

@@ -69,7 +69,7 @@ def make_app(database_url, tmp_path):
         app = create_app(
             {
                 "TESTING": True,
-                "SECRET_KEY": "test-secret",
+                "SECRET_KEY": "test-secret-for-the-test-suite",
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "VCSWEB_REPO": str(repo),
                 "VCSWEB_INSTANCE": str(tmp_path / "instance"),
@@ -233,7 +233,7 @@ def serve(make_app, database_url, tmp_path):
             "DATABASE_URL": database_url,
             "VCSWEB_REPO": str(repo),
             "VCSWEB_INSTANCE": str(tmp_path / f"instance-{port}"),
-            "SECRET_KEY": "test-secret",
+            "SECRET_KEY": "test-secret-for-the-test-suite",
             "VCSWEB_BIND": f"127.0.0.1:{port}",
             "WEB_CONCURRENCY": str(workers),
             "VCSWEB_ACCESS_LOG": "",

@@ -191,6 +191,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/api/commits/<rev>", "GET"): Route(
         "read", lambda w, who: Req("GET", f"/api/commits/{w.first}"), (200,)
     ),
+    ("/search", "GET"): Route("read", get("/search?q=docs"), (200,)),
+    ("/api/search", "GET"): Route("read", get("/api/search?q=docs"), (200,)),
+    # Event streams; in this app each one ends after its first events.
+    ("/api/events", "GET"): Route("read", get("/api/events"), (200,)),
+    ("/api/events/<repopath:path>", "GET"): Route(
+        "read", get("/api/events/docs?since=0"), (200,)
+    ),
     # Pages whose only use is to make a change.
     ("/edit/<repopath:path>", "GET"): Route("write", get("/edit/edit-me.txt"), (200,)),
     ("/new/", "GET"): Route("write", get("/new/"), (200,)),
@@ -424,7 +431,7 @@ def world(make_app, tmp_path):
             "Change and delete",
         )
         repo = gitutil.bare_clone(work, tmp_path / "served.git")
-        app = make_app(repo, VCSWEB_PUBLIC_READ=caller.public)
+        app = make_app(repo, VCSWEB_PUBLIC_READ=caller.public, VCSWEB_LIVE_LIFETIME=0)
         w = World(app, repo, first)
 
         admin = app.test_client()

@@ -48,6 +48,8 @@ def test_start_with_nothing_configured_creates_instance(tmp_path):
     assert gitutil.git(repo, "rev-parse", "--is-bare-repository").strip() == "true"
     assert gitutil.git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
     assert (instance / "vcsweb.db").is_file()
+    # Password hashes and the secret key are for the server's user alone.
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     key_file = instance / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_file.read_text().strip() == started["key"]
@@ -59,18 +61,25 @@ def test_start_with_nothing_configured_creates_instance(tmp_path):
     assert json.loads(second.stdout.splitlines()[-1])["key"] == started["key"]
 
 
-def test_production_without_secret_key_refuses_to_start(tmp_path, repo_path):
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("   ", "SECRET_KEY is not set"),
+        ("x", "SECRET_KEY is too short: at least 16 characters are needed, it has 1."),
+    ],
+)
+def test_production_refuses_a_blank_or_short_secret_key(tmp_path, repo_path, key, said):
     env = clean_env(
         VCSWEB_CONFIG="production",
         VCSWEB_INSTANCE=str(tmp_path / "instance"),
         VCSWEB_REPO=str(repo_path),
+        SECRET_KEY=key,
     )
 
     result = run_python("import wsgi", env)
 
     assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert "SECRET_KEY is not set" in last_line
+    assert said in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "instance" / "secret_key").exists()
 
 
@@ -95,7 +104,7 @@ def _start_error(tmp_path, repo) -> str:
     with pytest.raises(RuntimeError) as failure:
         create_app(
             {
-                "SECRET_KEY": "test-secret",
+                "SECRET_KEY": "test-secret-for-the-test-suite",
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vcsweb.db'}",
                 "VCSWEB_REPO": str(repo),
                 "VCSWEB_INSTANCE": str(tmp_path / "instance"),
@@ -131,7 +140,7 @@ def test_start_up_failure_is_one_message_on_the_command_line(tmp_path):
     env = clean_env(
         VCSWEB_INSTANCE=str(tmp_path / "instance"),
         VCSWEB_REPO=str(missing),
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-for-the-test-suite",
     )
 
     result = run_python("import wsgi", env)
@@ -169,7 +178,7 @@ def test_db_upgrade_from_the_command_line(database_url, repo_path, tmp_path):
         DATABASE_URL=database_url,
         VCSWEB_REPO=str(repo_path),
         VCSWEB_INSTANCE=str(tmp_path / "instance"),
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-for-the-test-suite",
     )
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db"]
     engine = create_engine(database_url, poolclass=NullPool)

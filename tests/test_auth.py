@@ -549,6 +549,7 @@ def row_of(page, username):
         ({"username": "bad name!", "password": PASSWORD}, "Usernames are 1 to 80"),
         ({"username": "shorty", "password": "short"}, "at least 10 characters"),
         ({"username": "viewer", "password": PASSWORD}, "The username viewer is taken"),
+        ({"username": "Viewer", "password": PASSWORD}, "The username viewer is taken"),
         ({"username": "odd", "password": PASSWORD, "role": "owner"}, "Roles are"),
     ],
 )

@@ -627,7 +627,7 @@ def test_c49_repository_of_another_user_fails_fast(tmp_path):
         "VCSWEB_REPO": str(repo),
         "VCSWEB_INSTANCE": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'vcsweb.db'}",
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-for-the-test-suite",
         "VCSWEB_PUBLIC_READ": "1",
     }
 

@@ -571,6 +571,48 @@ def test_deleted_folder_lists_each_file_to_bring_back(tree):
     assert description(client, "docs/guide.md") == "How to start, step by step"
 
 
+def test_deleting_the_last_file_of_a_folder_goes_to_the_nearest_folder_left(tree):
+    client, repo = tree
+
+    done = submit(client, "/delete/docs/img/logo.svg")
+
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/tree/docs"
+    assert "docs/img/logo.svg" not in names(repo)
+    page = client.get(done.headers["Location"])
+    assert page.status_code == 200
+    notice = parse(page.data).one("p", class_="notice").text()
+    assert notice.startswith("Deleted docs/img/logo.svg in commit")
+    assert "“Deleted files” in docs" in notice
+    deleted_link = [
+        a.get("href")
+        for a in parse(page.data).find_all("a", class_="button")
+        if a.text() == "Deleted files"
+    ]
+    assert deleted_link == ["/deleted/docs"]
+    for listing_url in ("/deleted/docs", "/deleted/docs/img"):
+        listing = client.get(listing_url)
+        assert listing.status_code == 200, listing_url
+        rows = parse(listing.data).one("tbody").find_all("tr")
+        assert [r.one("td", class_="name").text() for r in rows] == [
+            "docs/img/logo.svg"
+        ]
+
+
+def test_deleting_a_folder_that_held_everything_goes_to_the_top(make_app, tmp_path):
+    repo = gitutil.make_repo(tmp_path / "nested", {"a/b/only.txt": "only\n"})
+    client = make_app(repo).test_client()
+
+    done = submit(client, "/delete/a/b")
+
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/"
+    notice = parse(client.get("/").data).one("p", class_="notice").text()
+    assert "“Deleted files” in the top folder" in notice
+    rows = parse(client.get("/deleted/a").data).one("tbody").find_all("tr")
+    assert [r.one("td", class_="name").text() for r in rows] == ["a/b/only.txt"]
+
+
 def test_view_last_version_of_a_deleted_file(tree):
     client, _ = tree
     submit(client, "/delete/docs/faq.md")

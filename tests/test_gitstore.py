@@ -15,11 +15,12 @@ import pytest
 
 from tests import gitutil
 from tests.gitutil import git
-from vcsweb import lastchange, paths
-from vcsweb.gitobjects import Identity
+from vcsweb import paths
+from vcsweb.gitobjects import Entry, Identity, parse_ls_tree, sort_entries
 from vcsweb.gitstore import (
     Change,
     Conflict,
+    Memo,
     NotFound,
     NothingToCommit,
     Repository,
@@ -324,6 +325,172 @@ def test_non_ascii_names_are_not_quoted(sample):
     assert not any("\\" in n or n.startswith('"') for n in names)
 
 
+ODD_NAMES = {
+    "line\nbreak.txt": "a line break in the name\n",
+    "#hash.txt": "hash\n",
+    "100%.txt": "percent\n",
+    "-leading-dash": "dash\n",
+    "e\u0301-nfd.txt": "decomposed\n",
+    "\u00e9-nfc.txt": "composed\n",
+    "tab\there.txt": "tab\n",
+    "?query&x=1.txt": "query\n",
+    b"caf\xe9/\xff\xfe.bin": b"\x00binary\x00",
+    "deep/a b/c.txt": "deep\n",
+    "empty.txt": "",
+}
+
+
+def ls_tree_listing(path: Path, commit: str, folder: str) -> list:
+    """List a folder the way `git ls-tree -l` shows it."""
+    spec = f"{commit}:{folder}" if folder else f"{commit}^{{tree}}"
+    output = subprocess.run(
+        ["git", "-C", str(path), "ls-tree", "-l", "-z", paths.to_bytes(spec)],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return sort_entries(parse_ls_tree(output, folder))
+
+
+def test_folders_read_from_tree_objects_match_ls_tree(sample):
+    with open_repo(sample) as repo:
+        tip = repo.tip()
+        for folder in every_folder(repo, tip):
+            assert repo.list_folder(tip, folder) == ls_tree_listing(
+                sample, tip, folder
+            ), paths.display(folder)
+
+
+def test_folders_with_odd_names_match_ls_tree(tmp_path):
+    work = gitutil.make_repo(tmp_path / "odd", ODD_NAMES)
+    with open_repo(work) as repo:
+        tip = repo.tip()
+        folders = list(every_folder(repo, tip))
+        assert len(folders) == 4
+        for folder in folders:
+            assert repo.list_folder(tip, folder) == ls_tree_listing(work, tip, folder)
+        names = {e.name for e in repo.list_folder(tip, "")}
+        assert {"line\nbreak.txt", "e\u0301-nfd.txt", "\u00e9-nfc.txt"} <= names
+
+
+def test_modes_written_by_old_git_read_as_git_shows_them(tmp_path):
+    repo_path = gitutil.init(tmp_path / "modes.git", bare=True)
+    blob = git(repo_path, "hash-object", "-w", "--stdin", input=b"hi\n").strip()
+    raw = bytes.fromhex(blob)
+    sub = raw_tree(repo_path, b"100644 inner.txt\0" + raw)
+    # Sorted as Git sorts tree entries; modes as Git before 2005 wrote them.
+    tree = raw_tree(
+        repo_path,
+        b"100664 group-writable.txt\0"
+        + raw
+        + b"100700 owner-only\0"
+        + raw
+        + b"120000 to-blob\0"
+        + raw
+        + b"40000 zz-folder\0"
+        + bytes.fromhex(sub),
+    )
+    commit = git(repo_path, "commit-tree", tree, "-m", "Old modes").strip()
+    with open_repo(repo_path) as repo:
+        listed = repo.list_folder(commit, "")
+    assert listed == ls_tree_listing(repo_path, commit, "")
+    modes = {e.name: (e.mode, e.kind) for e in listed}
+    assert modes == {
+        "group-writable.txt": ("100644", "file"),
+        "owner-only": ("100755", "file"),
+        "to-blob": ("120000", "symlink"),
+        "zz-folder": ("040000", "folder"),
+    }
+
+
+def test_folders_and_last_commits_in_a_sha256_repository(tmp_path):
+    work = tmp_path / "sha256"
+    subprocess.run(
+        ["git", "init", "-q", "-b", "main", "--object-format=sha256", str(work)],
+        check=True,
+    )
+    first = gitutil.commit_files(work, {"a.txt": "1", "docs/b.txt": "1"})
+    second = gitutil.commit_files(work, {"docs/b.txt": "2"})
+    with open_repo(work) as repo:
+        tip = repo.tip()
+        assert tip == second and len(tip) == 64
+        for folder in ("", "docs"):
+            assert repo.list_folder(tip, folder) == ls_tree_listing(work, tip, folder)
+        found = repo.last_commits(tip, "", ["a.txt", "docs"])
+        assert (found["a.txt"].id, found["docs"].id) == (first, second)
+
+
+def raw_tree(repo_path: Path, data: bytes) -> str:
+    return git(
+        repo_path,
+        "hash-object",
+        "-t",
+        "tree",
+        "-w",
+        "--literally",
+        "--stdin",
+        input=data,
+    ).strip()
+
+
+def test_a_second_repository_object_reuses_what_the_first_read(
+    sample, monkeypatch, tmp_path
+):
+    memo = Memo()
+    with open_repo(sample, memo=memo) as repo:
+        # A branch that moved lately has a file of its own; a clone packs them.
+        tip = repo.write([Change("new.txt", b"new\n")], "Add", ANN, ANN, repo.tip()).id
+        first = repo.list_folder(tip, "docs")
+        head = repo.commit(tip)
+    # Objects never change, so the same answers come back without Git: with
+    # no git program to be found, the second object still answers.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with open_repo(sample, memo=memo) as repo:
+        assert repo.tip() == tip
+        assert repo.list_folder(tip, "docs") == first
+        assert repo.commit(tip) is head
+        with pytest.raises(Exception, match="git"):
+            repo.list_folder(tip, "links")
+
+
+def test_the_memo_keeps_a_bounded_number_of_entries():
+    def listing(size: int) -> list[Entry]:
+        return [Entry(f"f{i}", "file", "100644", "0" * 40, 1) for i in range(size)]
+
+    memo = Memo(entries=10)
+    memo.keep_listing("a", "", listing(4))
+    memo.keep_listing("b", "", listing(4))
+    assert memo.listing("a", "")  # now the most recently used
+    memo.keep_listing("c", "", listing(4))
+    assert memo.listing("b", "") is None
+    assert memo.listing("a", "") and memo.listing("c", "")
+    memo.keep_listing("huge", "", listing(11))
+    assert memo.listing("huge", "") is None
+    assert memo.listing("a", "") and memo.listing("c", "")
+
+
+def test_tip_follows_the_branch_whether_its_ref_is_loose_or_packed(bare):
+    with open_repo(bare) as repo:
+        loose = repo.tip()
+    assert loose == tip_of(bare)
+    git(bare, "pack-refs", "--all")
+    assert not (bare / "refs" / "heads" / "main").exists()
+    with open_repo(bare) as repo:
+        assert repo.tip() == loose
+        done = repo.write([Change("new.txt", b"new\n")], "Add new.txt", ANN, ANN, loose)
+    with open_repo(bare) as repo:
+        assert repo.tip() == done.id == tip_of(bare)
+
+
+def test_head_naming_another_branch_or_no_branch(bare):
+    git(bare, "branch", "trunk", "main")
+    git(bare, "symbolic-ref", "HEAD", "refs/heads/trunk")
+    with open_repo(bare) as repo:
+        assert repo.branch == "trunk"
+    git(bare, "update-ref", "--no-deref", "HEAD", tip_of(bare))
+    with open_repo(bare) as repo:
+        assert repo.branch == "main"
+
+
 # Last commits ---------------------------------------------------------------
 
 
@@ -513,10 +680,7 @@ def test_last_commits_for_deleted_readded_and_renamed_files(tmp_path):
     assert_matches_git_log(h.path)
 
 
-@pytest.mark.parametrize("batch", [None, 1, 2])
-def test_last_commits_with_clock_skew(tmp_path, monkeypatch, batch):
-    if batch:
-        monkeypatch.setattr(lastchange, "BATCH", batch)
+def test_last_commits_with_clock_skew(tmp_path):
     h = History(tmp_path / "h")
     start = h.time
     h.commit({"a.txt": "0", "b.txt": "0", "c.txt": "0"}, when=start + 1_000)
@@ -535,6 +699,28 @@ def test_last_commits_with_clock_skew(tmp_path, monkeypatch, batch):
     assert found["b.txt"].id == older
     assert found["c.txt"].id == future
     assert_matches_git_log(h.path)
+
+
+def test_last_commits_when_messages_look_like_log_output(tmp_path):
+    h = History(tmp_path / "h")
+    ids = ["a" * 40, "b" * 40, "c" * 40]
+    fake = (
+        f"commit {ids[0]} {ids[1]} (from {ids[2]})\n\n"
+        f":100644 100644 {ids[0]} {ids[1]} M\tdocs/b.txt\n"
+        f"\n:000000 100644 {'0' * 40} {ids[2]} A"
+    )
+    h.commit({"a.txt": "1", "docs/b.txt": "1", "docs/c.txt": "1"}, fake)
+    h.branch("side")
+    h.switch("side")
+    side = h.commit({"docs/c.txt": "side"}, fake + "\n\n" + fake)
+    h.switch("main")
+    h.commit({"a.txt": "2"}, "Edit a.txt")
+    h.merge("side", take=["docs"], message=fake)
+    with open_repo(h.path) as repo:
+        found = repo.last_commits(repo.tip(), "docs", ["b.txt", "c.txt"])
+        assert found["c.txt"].id == side
+        assert found["c.txt"].message == fake + "\n\n" + fake
+    assert assert_matches_git_log(h.path) == 4
 
 
 def test_last_commits_for_nested_folders(tmp_path):
@@ -600,14 +786,10 @@ def random_history(path: Path, seed: int) -> tuple[History, list[str]]:
     return h, branches
 
 
-@pytest.mark.parametrize(("seed", "batch"), [(1, None), (2, None), (3, 2), (4, 5)])
-def test_last_commits_match_git_log_on_generated_histories(
-    tmp_path, monkeypatch, seed, batch
-):
-    # Small batches make the walk cross many batch boundaries, as a long
-    # history does.
-    if batch:
-        monkeypatch.setattr(lastchange, "BATCH", batch)
+# Seeds 29, 40 and 110 date a commit before an ancestor in a way that made
+# Git, printing as it walks, rewrite parents wrongly for a subfolder.
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 29, 40, 110])
+def test_last_commits_match_git_log_on_generated_histories(tmp_path, seed):
     h, branches = random_history(tmp_path / "h", seed)
     merges = git(h.path, "rev-list", "--merges", "--all").split()
     assert len(merges) >= 3
@@ -994,6 +1176,24 @@ def test_close_leaves_no_git_process_behind(sample):
     halfway = repo.stream_blob(big.oid)
     assert BIG.startswith(next(halfway))
     halfway.close()
+    assert set(git_children()) - before
+
+    repo.close()
+
+    assert set(git_children()) <= before
+
+
+def test_a_walk_started_and_never_read_ends_with_close(sample):
+    before = set(git_children())
+    repo = open_repo(sample)
+    tip = repo.tip()
+    repo.start_last_commits(tip, "docs")
+    repo.start_last_commits(tip, "")
+    with pytest.raises(NotFound):
+        repo.list_folder(tip, "README.md")
+    found = repo.last_commits(tip, "", ["README.md"])
+    expected = git(sample, "log", "-1", "--format=%H", "--", "README.md").strip()
+    assert found["README.md"].id == expected
     assert set(git_children()) - before
 
     repo.close()

@@ -251,6 +251,41 @@ def test_save_for_an_unknown_path_is_404_and_stores_nothing(web):
     assert web.get("/api/files/nope.txt").status_code == 404
 
 
+def test_file_deleted_while_typing_keeps_the_text_and_says_where_to_restore(
+    web, tmp_path
+):
+    save(web, "docs/b.txt", "Bee", 0)
+    opened = web.get("/meta-edit/docs/b.txt", headers=HX)
+    version = parse(opened.data).one(name="version").get("value")
+    gitutil.commit_files(tmp_path / "site", {"docs/b.txt": None}, "Remove b")
+
+    refused = save(web, "docs/b.txt", "The second letter", version)
+
+    assert refused.status_code == 404
+    assert b"<html" not in refused.data
+    form = parse(refused.data).one("form", class_="editing")
+    assert typed(refused) == "The second letter"
+    assert form.one(name="version").get("value") == "1"
+    assert field(refused).get("aria-invalid") == "true"
+    error = form.one("p", class_="error")
+    assert error.text() == (
+        "docs/b.txt no longer exists: it was deleted or moved meanwhile, so "
+        "nothing was saved. Your text is still in the field. "
+        "A deleted file comes back, description included, from Deleted files in docs."
+    )
+    restore = error.one("a")
+    assert restore.text() == "Deleted files in docs"
+    listing = parse(web.get(restore.get("href")).data)
+    assert listing.one("td", class_="name").text() == "docs/b.txt"
+
+    page = save(web, "docs/b.txt", "The second letter", version, hx=False)
+
+    assert page.status_code == 404
+    assert b"<html" in page.data
+    assert typed(page) == "The second letter"
+    assert "no longer exists" in parse(page.data).one("p", class_="error").text()
+
+
 def test_form_without_a_version_is_422(web):
     token = csrf_token(web)
     refused = web.put(

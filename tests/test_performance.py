@@ -421,6 +421,26 @@ def test_folder_queries_do_not_grow_with_entries(make_app, small_and_large):
     assert all(e["description"] == f"About {e['path']}" for e in listed)
 
 
+def test_a_repeat_visit_of_a_folder_needs_no_git_process(
+    make_app, small_and_large, monkeypatch, tmp_path
+):
+    client = make_app(small_and_large.repo).test_client()
+    first = {
+        url: client.get(url, headers=HX if "hx" in url else {}).data
+        for url in ("/tree/large", "/tree/large?hx", "/api/files?path=large")
+    }
+
+    # What a folder page shows depends on commit ids alone, which name the
+    # same content forever; with no git program to be found it still comes.
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    for url, data in first.items():
+        again = client.get(url, headers=HX if "hx" in url else {})
+        assert again.status_code == 200, again.data[:300]
+        assert again.data == data
+    # A folder not seen before does need Git: the test did take it away.
+    assert client.get("/tree/small").status_code >= 500
+
+
 # C02: git processes of a long-lived worker -----------------------------------
 
 

@@ -16,6 +16,7 @@ from tests.versionutil import (
     submit,
     tip,
 )
+from vcsweb.gitstore import Repository
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
@@ -378,6 +379,84 @@ def test_the_rename_commit_page_shows_old_and_new_name(renamed):
     assert head.one("span", class_="badge").text() == "renamed"
     assert "notes.txt → docs/notes.md" in head.text()
     assert page.one("h1").text() == "Rename notes.txt to docs/notes.md"
+
+
+# Files with the same text are not copies of each other -------------------
+
+PRICES = "".join(f"item {n}: full price\n" for n in range(1, 9))
+
+
+@pytest.fixture
+def lookalikes(make_app, tmp_path):
+    """A file added with the text of another one (not a copy), then renamed."""
+    path = tmp_path / "shop"
+    gitutil.init(path)
+    gitutil.commit_files(path, {"odd dir/100%.txt": PRICES}, "Add the price list")
+    gitutil.commit_files(
+        path, {"odd dir/100%.txt": PRICES + "valid all year\n"}, "Extend it"
+    )
+    added = gitutil.commit_files(
+        path, {"50% off.txt": PRICES + "valid all year\n"}, "Add the sale"
+    )
+    moved = gitutil.commit_files(
+        path,
+        {"50% off.txt": None, "sale/50% off.txt": PRICES + "valid all year\n"},
+        "Move the sale into its folder",
+    )
+    return make_app(path).test_client(), path, [moved, added]
+
+
+def test_history_follows_a_rename_but_claims_no_copy_from_a_lookalike(lookalikes):
+    client, _, commits = lookalikes
+
+    page = client.get("/history/sale/50%25%20off.txt")
+
+    assert page.status_code == 200
+    assert ids_in(page) == commits
+    rows = history_rows(page)
+    statuses = [r.one("span", class_="badge").text() for r in rows]
+    assert statuses == ["renamed", "added"]
+    assert rows[0].one("td", class_="status").text() == "renamed from 50% off.txt"
+    assert rows[1].one("td", class_="status").text() == "added as 50% off.txt"
+    assert "100%" not in page.text
+    assert parse(page.data).find("a", rel="next") is None
+
+
+def test_history_pages_end_where_the_file_began(lookalikes):
+    _, repo, commits = lookalikes
+
+    with Repository(str(repo)) as store:
+        tip_id = store.tip()
+        first, more = store.file_history(tip_id, "sale/50% off.txt", 0, 1)
+        second, more_after = store.file_history(tip_id, "sale/50% off.txt", 1, 1)
+        beyond, _ = store.file_history(tip_id, "sale/50% off.txt", 2, 1)
+        names = store.former_names(tip_id, "sale/50% off.txt")
+
+    assert [r.commit.id for r in first] == commits[:1]
+    assert more
+    assert [(r.commit.id, r.status, r.old_path) for r in second] == [
+        (commits[1], "added", None)
+    ]
+    assert not more_after
+    assert beyond == []
+    assert names == ["sale/50% off.txt", "50% off.txt"]
+
+
+def test_api_history_and_diffs_leave_the_lookalike_out(lookalikes):
+    client, _, commits = lookalikes
+    first = gitutil.git(lookalikes[1], "rev-list", "--max-parents=0", "main").strip()
+
+    found = client.get("/api/history/sale/50%25%20off.txt").get_json()["revisions"]
+    diff = parse(client.get(f"/diff/sale/50%25%20off.txt?from={first}").data)
+
+    assert [(r["status"], r["old_path"]) for r in found] == [
+        ("renamed", "50% off.txt"),
+        ("added", None),
+    ]
+    heads = [h.text() for h in diff.find_all("header", class_="diff-head")]
+    assert len(heads) == 1
+    assert "sale/50% off.txt" in heads[0]
+    assert "100%" not in heads[0]
 
 
 # Diffs -------------------------------------------------------------------

@@ -12,12 +12,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 
-from . import gitstore
+from . import gitstore, requestlog
 from .extensions import csrf, db, migrate
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+
+
+class StartupError(RuntimeError):
+    """A setting that keeps vcsweb from starting; the message says how to fix it."""
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -30,7 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False
-    os.makedirs(app.instance_path, exist_ok=True)
+    # It holds the secret key, the SQLite database and the repository.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
 
     _configure_logging(app)
     _configure_secret(app)
@@ -43,12 +48,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     _tune_sqlite(app)
 
-    from . import auth, errors, filters, security
+    from . import auth, backup, errors, filters, live, security
     from .api import bp as api_bp
     from .files import bp as files_bp
     from .lastcache import LastCommitCache
     from .meta import bp as meta_bp
     from .routing import RepoPathConverter
+    from .search import bp as search_bp
 
     app.url_map.converters["repopath"] = RepoPathConverter
     app.extensions["vcsweb_last_commits"] = LastCommitCache(
@@ -57,14 +63,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(files_bp)
     app.register_blueprint(meta_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(search_bp)
+    live.register(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.admin_bp)
     app.cli.add_command(auth.users_cli)
+    app.cli.add_command(backup.cli)
     auth.policy.register(app)
     errors.register(app)
     filters.register(app)
     security.register(app)
 
+    requestlog.register(app)
     if app.config.get("VCSWEB_PROXY_HOPS"):
         hops = int(app.config["VCSWEB_PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -72,22 +82,34 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+    requestlog.configure(app)
+
+
+# Shorter keys are refused in production: sessions signed with a guessable
+# key can be forged.
+MIN_SECRET_KEY = 16
+HOW_TO_MAKE_A_KEY = (
+    "Production needs one value shared by every worker and host, e.g. "
+    "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+)
 
 
 def _configure_secret(app: Flask) -> None:
-    if app.config.get("SECRET_KEY"):
-        return
+    key = (app.config.get("SECRET_KEY") or "").strip()
     if app.config.get("REQUIRE_SECRET_KEY"):
-        raise RuntimeError(
-            "SECRET_KEY is not set. Production needs one value shared by every "
-            "worker, e.g. SECRET_KEY=$(python -c "
-            "'import secrets; print(secrets.token_hex(32))')"
-        )
+        if not key:
+            raise StartupError(
+                f"vcsweb cannot start: SECRET_KEY is not set. {HOW_TO_MAKE_A_KEY}"
+            )
+        if len(key) < MIN_SECRET_KEY:
+            raise StartupError(
+                "vcsweb cannot start: SECRET_KEY is too short: at least "
+                f"{MIN_SECRET_KEY} characters are needed, it has {len(key)}. "
+                + HOW_TO_MAKE_A_KEY
+            )
+    if key:
+        app.config["SECRET_KEY"] = key
+        return
     # Generated once and kept, so every worker and every restart shares it.
     path = os.path.join(app.instance_path, "secret_key")
     _create_once(path, lambda target: _write_private(target, secrets.token_hex(32)))
@@ -119,7 +141,7 @@ def _configure_repository(app: Flask) -> None:
         app.config["VCSWEB_REPO"] = path
     problem = gitstore.describe_problem(path)
     if problem:
-        raise RuntimeError(f"vcsweb cannot start: {problem}")
+        raise StartupError(f"vcsweb cannot start: {problem}")
     if not app.config.get("VCSWEB_BRANCH"):
         # The branch HEAD names at start-up is the one every page shows and
         # every commit goes to, even before it has a first commit.

@@ -20,6 +20,7 @@ from .gitstore import (
     Conflict,
     Deleted,
     GitStoreError,
+    Memo,
     NotFound,
     Repository,
     RepositoryBusy,
@@ -100,8 +101,17 @@ def repository() -> Repository:
             config["VCSWEB_REPO"],
             config.get("VCSWEB_BRANCH"),
             config["VCSWEB_GIT_TIMEOUT"],
+            memo=_git_memo(),
         )
     return g.repository
+
+
+def _git_memo() -> Memo:
+    """Return this worker's memo of what Git objects say (see gitstore.memo)."""
+    memo = current_app.extensions.get("vcsweb_git_memo")
+    if memo is None:
+        memo = current_app.extensions.setdefault("vcsweb_git_memo", Memo())
+    return memo
 
 
 def close_repository(_exc=None) -> None:
@@ -139,21 +149,20 @@ def folder(
                 f"Folder {paths.display(path)} not found: the repository is empty"
             )
         return Folder(path, None, [], 1, 1, 0, True)
+    known = _last_commits_known(commit_id, path)
+    if not known:
+        # Git walks the history while the folder is listed.
+        repo.start_last_commits(commit_id, path)
     entries = repo.list_folder(commit_id, path)
     size = max(1, int(current_app.config["VCSWEB_FOLDER_PAGE_SIZE"]))
     pages = max(1, -(-len(entries) // size))
     page = min(max(1, page), pages)
     shown = entries[(page - 1) * size : page * size]
-    names = [e.name for e in entries]
-    pending = (
-        not wait
-        and len(entries) > WAIT_FOR_COMMITS_UP_TO
-        and not _last_commits_known(commit_id, path)
-    )
+    pending = not wait and len(entries) > WAIT_FOR_COMMITS_UP_TO and not known
     commits = (
         {}
         if pending
-        else _last_commits(repo, commit_id, path, names, whole_folder=True)
+        else _last_commits(repo, commit_id, path, entries, whole_folder=True)
     )
     rows = _rows(repo, commit_id, path, shown, at_tip, commits)
     head = repo.commit(commit_id)
@@ -186,9 +195,7 @@ def _row_at(commit_id: str, at_tip: bool, path: str) -> Row:
         commit = repo.commit(commit_id)
         return Row(entry, commit, Description(""))
     folder_path = paths.parent(path)
-    commits = _last_commits(
-        repo, commit_id, folder_path, [entry.name], whole_folder=False
-    )
+    commits = _last_commits(repo, commit_id, folder_path, [entry], whole_folder=False)
     return _rows(repo, commit_id, folder_path, [entry], at_tip, commits)[0]
 
 
@@ -240,7 +247,7 @@ ALL_NAMES = "*"
 
 
 def _last_commits(
-    repo, commit_id, folder_path, names: list[str], whole_folder: bool
+    repo, commit_id, folder_path, entries: list[Entry], whole_folder: bool
 ) -> dict[str, Commit]:
     """Return the last commits of names in a folder, computed once and kept.
 
@@ -252,6 +259,7 @@ def _last_commits(
     whole = cache.get(commit_id, folder_path, ALL_NAMES)
     if whole is not None:
         return whole
+    names = [e.name for e in entries]
     key = ALL_NAMES if whole_folder else "\0".join(names)
     found = cache.get(commit_id, folder_path, key)
     if found is not None:
@@ -368,3 +376,15 @@ def deleted(folder_path: str) -> list[Deleted]:
     """Return files deleted below a folder that the branch no longer has."""
     tip = repository().tip()
     return repository().deleted(tip, folder_path) if tip else []
+
+
+def nearest_folder(path: str, commit_id: str) -> str:
+    """Return path, or the nearest folder above it, that a commit still has.
+
+    Git keeps no empty folders: deleting or moving a folder's last file
+    removes the folder, and its parents if they held nothing else.
+    """
+    repo = repository()
+    while path and repo.kind_of(commit_id, path) != "folder":
+        path = paths.parent(path)
+    return path

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import paths
+from . import feed, paths
 from .extensions import db
 from .models import DESCRIPTION_MAX, DescriptionRevision, FileMeta, utcnow
 
@@ -156,6 +156,9 @@ def _write(path, text, version, who) -> Description | None:
                 saved_by=who,
             )
         )
+        # In the same transaction: other pages hear of the save exactly
+        # when it is there to be read.
+        feed.record_description(path, meta.version, who)
         db.session.commit()
     except IntegrityError:
         return None

@@ -8,97 +8,63 @@ unchanged; a commit with no such parent is the answer.
 
 Each entry walks a single chain, so the walk for a whole folder is a set of
 names per commit that moves towards the root and shrinks as names find their
-commit. The Git work is done in batches by the caller's functions: the
-folder's tree id in many commits at once, and the names that differ between
-many pairs of trees at once. Commits that leave the folder's tree as it was
-cost one dictionary lookup.
+commit. Everything it needs comes from one `git log` over the folder: each
+commit with its parents, and for each parent the names of the folder's
+entries that differ from it (none: the folder is the same in both). The
+walk reads commits as Git prints them and stops once every name has its
+commit.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Mapping
 
-# Commits looked up per batch: large enough that process starts do not
-# dominate, small enough that a folder whose entries all changed recently
-# is answered after reading little history.
-BATCH = 512
+# One commit as the walk reads it: its id, its parents, and for each parent
+# the names in the folder that differ from that parent; a parent left out
+# differs in nothing.
+Record = tuple[str, tuple[str, ...], Mapping[str, frozenset[bytes]]]
 
-Graph = Iterable[tuple[str, tuple[str, ...]]]
-TreeIds = Callable[[list[str]], dict[str, str | None]]
-ChangedNames = Callable[[list[tuple[str | None, str | None]]], list[set[bytes]]]
+_SAME: frozenset[bytes] = frozenset()
 
 
-def last_changes(
-    commits: Graph,
-    tip: str,
-    names: Iterable[bytes],
-    tree_ids: TreeIds,
-    changed_names: ChangedNames,
-) -> dict[bytes, str]:
-    """Return {name: commit id} for each name, walking commits from tip.
+def last_changes(records: Iterable[Record], names: Iterable[bytes]) -> dict[bytes, str]:
+    """Return {name: commit id} for each name, walking records from the first.
 
-    commits yields (commit, parents) with every child before its parents or
-    close to it (Git's default order); tree_ids maps commits to the folder's
-    tree id in each (None where it is missing); changed_names returns, per
-    (old tree, new tree) pair, the names that differ.
+    records come with every child before its parents or close to it (Git's
+    default order); the first one is where the walk starts.
     """
-    walk = _Walk(tree_ids, changed_names)
-    walk.pending[tip] = set(names)
-    for batch in _batches(iter(commits)):
-        walk.add(batch)
+    walk = _Walk()
+    for commit, parents, changed in records:
+        if not walk.parents:
+            walk.pending[commit] = set(names)
+        walk.add(commit, parents, changed)
         if not walk.pending:
             break
     return walk.found
 
 
-def _batches(commits: Iterator) -> Iterator[list[tuple[str, tuple[str, ...]]]]:
-    while True:
-        batch = []
-        for item in commits:
-            batch.append(item)
-            if len(batch) == BATCH:
-                break
-        if not batch:
-            return
-        yield batch
-
-
 class _Walk:
-    def __init__(self, tree_ids: TreeIds, changed_names: ChangedNames):
-        self.tree_ids = tree_ids
-        self.changed_names = changed_names
+    def __init__(self):
         self.pending: dict[str, set[bytes]] = {}
         self.found: dict[bytes, str] = {}
         self.parents: dict[str, tuple[str, ...]] = {}
-        self.tree: dict[str, str | None] = {}
-        self.diff: dict[tuple[str, str], set[bytes]] = {}
+        self.changed: dict[str, Mapping[str, frozenset[bytes]]] = {}
 
-    def add(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
-        """Learn a batch of commits and walk every name that reached one of them."""
-        for commit, parents in batch:
-            self.parents[commit] = parents
-        wanted = {c for c, ps in batch for c in (c, *ps) if c not in self.tree}
-        self.tree.update(self.tree_ids(sorted(wanted)))
-        pairs = [
-            (p, c)
-            for c, ps in batch
-            for p in ps
-            if self.tree[p] != self.tree[c] and (p, c) not in self.diff
-        ]
-        if pairs:
-            trees = [(self.tree[p], self.tree[c]) for p, c in pairs]
-            for pair, names in zip(pairs, self.changed_names(trees), strict=True):
-                self.diff[pair] = names
-        for commit, _ in batch:
-            self._visit(commit)
-
-    def _visit(self, start: str) -> None:
+    def add(
+        self,
+        commit: str,
+        parents: tuple[str, ...],
+        changed: Mapping[str, frozenset[bytes]],
+    ) -> None:
+        """Learn one commit and walk every name that reached it."""
+        self.parents[commit] = parents
+        self.changed[commit] = changed
         # A commit reached again after it was passed (a parent dated after
         # its child) is walked again at once; everything it needs is known.
-        stack = [start]
+        stack = [commit]
         while stack:
-            commit = stack.pop()
-            names = self.pending.pop(commit, None)
+            here = stack.pop()
+            names = self.pending.pop(here, None)
             if names:
-                stack.extend(p for p in self._step(commit, names) if p in self.parents)
+                stack.extend(p for p in self._step(here, names) if p in self.parents)
 
     def _step(self, commit: str, names: set[bytes]) -> list[str]:
         parents = self.parents[commit]
@@ -106,18 +72,21 @@ class _Walk:
             for name in names:
                 self.found[name] = commit
             return []
+        changed = self.changed[commit]
         moves: dict[str, set[bytes]] = {}
         rest = names
         for parent in parents:
-            if self.tree[parent] == self.tree[commit]:
+            differ = changed.get(parent, _SAME)
+            if not differ:
                 moves[parent] = rest
                 rest = set()
                 break
-            changed = rest & self.diff[(parent, commit)]
-            if len(changed) < len(rest):
-                rest -= changed
+            hit = rest & differ
+            if len(hit) < len(rest):
+                # rest is this walk's own set: the names that stay move on.
+                rest -= hit
                 moves[parent] = rest
-                rest = changed
+                rest = hit
             if not rest:
                 break
         for name in rest:

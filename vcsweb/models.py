@@ -127,3 +127,25 @@ class LoginFailure(db.Model):
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+
+
+class ChangeEvent(db.Model):
+    """A change other pages should show: kept minutes, for live updates.
+
+    Every process follows this table (PostgreSQL also announces each row
+    with NOTIFY), so a page served by any worker on any host hears of a
+    description saved through another. Ids only grow, even after old rows
+    are pruned, so a reader can ask for "everything after id N".
+    """
+
+    __tablename__ = "change_event"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(String(PATH_MAX))
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

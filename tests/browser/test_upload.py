@@ -55,3 +55,33 @@ def test_upload_commits_the_file_and_refuses_a_silent_replace(
     assert git_out(project_repo, "show", "main:migrations/notes.txt") == "Agenda"
     expect(row_for(page, "notes.txt")).to_have_count(1)
     shoot(page, "upload-refused")
+
+
+def test_replacing_after_a_refusal_swaps_without_inline_styles(
+    site, project_repo, page, console
+):
+    page.goto(site + "/tree/migrations")
+    form = page.locator("#upload-form")
+    form.locator("input[type=file]").set_input_files(
+        files=[{"name": "env.py", "mimeType": "text/plain", "buffer": b"# new\n"}]
+    )
+    # A screenshot hides the caret through each field's style, leaving an
+    # empty style attribute on every field, as some browser extensions do.
+    shoot(page, "upload-chosen")
+    assert form.locator("#upload-base").evaluate("e => e.hasAttribute('style')")
+
+    console.expect(r"status of 409|Error Code 409")
+    form.get_by_role("button", name="Upload and commit").click()
+    expect(form.get_by_role("alert")).to_contain_text("Already in this folder: env.py.")
+
+    form.get_by_label("Replace existing files with the same name").check()
+    form.get_by_role("button", name="Upload and commit").click()
+
+    status = form.get_by_role("status")
+    expect(status).to_contain_text("Uploaded env.py in commit")
+    tip = git_out(project_repo, "rev-parse", "main")
+    expect(status).to_have_text(f"Uploaded env.py in commit {tip[:7]}.")
+    assert git_out(project_repo, "show", "main:migrations/env.py") == "# new"
+    base = form.locator("#upload-base")
+    expect(base).to_have_value(tip)
+    assert not base.evaluate("e => e.hasAttribute('style')")

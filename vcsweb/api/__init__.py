@@ -1,6 +1,6 @@
 """JSON API under /api."""
 
-from . import changes, versions, views
+from . import changes, search, versions, views
 from .blueprint import bp
 
-__all__ = ["bp", "changes", "versions", "views"]
+__all__ = ["bp", "changes", "search", "versions", "views"]

@@ -94,6 +94,11 @@ def create_user(
         )
     _check_role(role)
     _check_password(password)
+    # "Bob" and "bob" would be two accounts that people cannot tell apart.
+    same = select(User.username).where(func.lower(User.username) == username.lower())
+    existing = db.session.scalars(same).first()
+    if existing is not None:
+        raise ValidationError(f"The username {existing} is taken.")
     user = User(
         username=username,
         display_name=_clean(display_name),

@@ -159,11 +159,14 @@ def do_delete(path: str):
     commit = changes.delete(
         path, request.form.get("base", ""), request.form.get("message", "")
     )
+    # The folder it was in is gone too when it held nothing else.
+    folder = catalog.nearest_folder(paths.parent(path), commit.id)
+    where = paths.display(folder) if folder else "the top folder"
     flash(
         f"Deleted {paths.display(path)} in commit {commit.short_id}. "
-        "It can be restored from “Deleted files” in its folder."
+        f"It can be restored from “Deleted files” in {where}."
     )
-    return redirect(url_for("files.tree", path=paths.parent(path)), code=303)
+    return redirect(url_for("files.tree", path=folder), code=303)
 
 
 @bp.get("/restore/<repopath:path>")

@@ -12,9 +12,11 @@ from flask import (
 from sqlalchemy import text
 
 from .. import catalog, changes, content, paths
+from ..auth.policy import can
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from .blueprint import bp
+from .links import FolderLinks
 
 
 @bp.get("/", defaults={"path": ""})
@@ -34,11 +36,15 @@ def tree(path: str):
         if path and _is_file(path, rev):
             return redirect(url_for("files.blob", path=path, rev=rev))
         raise
+    # Rows of a folder shown at an older commit link to that commit's versions.
+    rev_shown = None if folder.at_tip or not folder.commit else folder.commit.id
+    links = FolderLinks(rev_shown, can("write"), request.full_path.rstrip("?"))
     return render(
         "files/tree.html",
         "files/partials/folder.html",
         folder=folder,
         base=folder.commit.id if folder.commit else "",
+        links=links,
     )
 
 

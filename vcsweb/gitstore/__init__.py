@@ -16,14 +16,22 @@ from .errors import (
     RepositoryBusy,
     RepositoryUnavailable,
 )
+from .grep import ContentMatches, LineMatch, NameMatches, Searcher
 from .history import Deleted, History, Revision
+from .memo import Memo
+from .moves import BranchMove, Moves
 from .writing import Change, Writer
 
 __all__ = [
+    "BranchMove",
     "Change",
     "Conflict",
+    "ContentMatches",
     "Deleted",
     "GitStoreError",
+    "LineMatch",
+    "Memo",
+    "NameMatches",
     "NotFound",
     "NothingToCommit",
     "Repository",
@@ -35,7 +43,7 @@ __all__ = [
 ]
 
 
-class Repository(Writer, History):
+class Repository(Writer, History, Searcher, Moves):
     """One open repository serving one branch; close() it after use."""
 
 

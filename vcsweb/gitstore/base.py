@@ -6,10 +6,13 @@ through a shell, and pathspecs are literal (no globbing), so a file named
 '-rf' or '*.txt' is just a name.
 """
 
+import contextlib
 import logging
 import os
 import re
+import select
 import subprocess
+import time
 from collections.abc import Iterator
 
 import git
@@ -17,11 +20,21 @@ from git.exc import InvalidGitRepositoryError, NoSuchPathError
 
 from ..paths import to_bytes
 from .errors import GitStoreError, RepositoryBusy, RepositoryUnavailable
+from .memo import Memo
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 _FOUND = re.compile(rb"([0-9a-f]{40,64}) (blob|tree|commit|tag) ([0-9]+)\n?")
+_HEAD_BRANCH = re.compile(rb"ref: refs/heads/([!-~\x80-\xff]+)\n?")
+_ID_LINE = re.compile(rb"([0-9a-f]{40}|[0-9a-f]{64})\n?")
+# A packed-refs file larger than this (tens of thousands of tags) is left to
+# Git to read.
+PACKED_REFS_LIMIT = 1024 * 1024
+# Object lookups written to cat-file before reading its answers: their
+# text stays under the smallest pipe buffer Linux gives (4 KB), so writing
+# them never waits for Git, which may itself wait for its answers to be read.
+PIPELINE = 50
 
 
 def init_bare(path: str, branch: str = "main") -> None:
@@ -42,7 +55,13 @@ def _git_env() -> dict[str, str]:
 class GitBase:
     """An open repository and the git processes that serve it."""
 
-    def __init__(self, path: str, branch: str | None = None, timeout: int = 20):
+    def __init__(
+        self,
+        path: str,
+        branch: str | None = None,
+        timeout: int = 20,
+        memo: Memo | None = None,
+    ):
         try:
             self._repo = git.Repo(path)
         except (InvalidGitRepositoryError, NoSuchPathError) as exc:
@@ -52,15 +71,21 @@ class GitBase:
         self.timeout = timeout
         self.bare = self._repo.bare
         self.git_dir = self._repo.git_dir
+        self._common_dir = self._repo.common_dir
         self.branch = branch or self._head_branch()
         self.ref = f"refs/heads/{self.branch}"
         self._catfile = None
+        self._walks: dict = {}
         self._tree_cache: dict[str, dict] = {}
+        self._memo = memo if memo is not None else Memo(0, 0, 0)
 
     def close(self) -> None:
         """Stop the helper processes this object started."""
+        while self._walks:
+            _stop(self._walks.popitem()[1])
         if self._catfile is not None:
-            _stop(self._catfile)
+            # cat-file ends by itself at the end of its input; no signal needed.
+            _stop(self._catfile, ends_on_eof=True)
             self._catfile = None
         self._repo.close()
 
@@ -84,10 +109,51 @@ class GitBase:
         return "main"
 
     def _head_ref(self) -> str | None:
+        # HEAD is nearly always a file naming a branch; reading it saves a
+        # process start on every request. Anything else (a detached HEAD,
+        # the reftable placeholder branch) is left to Git to say.
+        try:
+            with open(os.path.join(self.git_dir, "HEAD"), "rb") as handle:
+                head = handle.read(1024)
+        except OSError:
+            head = b""
+        found = _HEAD_BRANCH.fullmatch(head)
+        if found and found[1] != b".invalid":
+            return "refs/heads/" + found[1].decode()
         try:
             return self._run("symbolic-ref", "-q", "HEAD").decode().strip()
         except GitStoreError:
             return None
+
+    def _stored_ref(self) -> str | None:
+        """Return the branch's commit id from Git's ref files, None if Git must say.
+
+        Git keeps a branch in refs/heads/<name> or, without that file, as a
+        line of packed-refs; reading them saves the cat-file process start
+        (some 2 ms) of a page whose everything else is already known.
+        Anything else (a symbolic ref, the reftable format) is left to Git.
+        """
+        try:
+            with open(os.path.join(self._common_dir, self.ref), "rb") as handle:
+                found = _ID_LINE.fullmatch(handle.read(80))
+            return found[1].decode("ascii") if found else None
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except (OSError, ValueError):
+            return None
+        try:
+            with open(os.path.join(self._common_dir, "packed-refs"), "rb") as handle:
+                packed = handle.read(PACKED_REFS_LIMIT + 1)
+        except (OSError, ValueError):
+            return None
+        if len(packed) > PACKED_REFS_LIMIT:
+            return None
+        found = re.search(
+            rb"^([0-9a-f]{40}|[0-9a-f]{64}) " + re.escape(self.ref.encode()) + rb"$",
+            packed,
+            re.MULTILINE,
+        )
+        return found[1].decode("ascii") if found else None
 
     def _object_name(self, commit_id: str, path: str) -> bytes:
         if path == "":
@@ -117,6 +183,36 @@ class GitBase:
         proc.stdin.write(b"info " + name + b"\0")
         proc.stdin.flush()
         return _read_header(proc.stdout, name)
+
+    def _sizes(self, oids: list[str]) -> dict[str, int]:
+        """Return the size of each object that exists, asking for many at a time."""
+        return {oid: header[2] for oid, header in self._pipelined(b"info", oids)}
+
+    def _objects(self, oids: list[str]) -> dict[str, tuple[str, bytes]]:
+        """Return (type, content) of each object that exists, many at a time."""
+        proc = self._cat()
+        found = {}
+        for oid, header in self._pipelined(b"contents", oids):
+            found[oid] = header[1], proc.stdout.read(header[2])
+            proc.stdout.read(1)
+        return found
+
+    def _pipelined(self, command: bytes, oids: list[str]):
+        """Send command for PIPELINE objects at a time; yield (oid, header) of each.
+
+        The caller reads an object's content, if the command sends it, before
+        taking the next header.
+        """
+        proc = self._cat()
+        for start in range(0, len(oids), PIPELINE):
+            chunk = oids[start : start + PIPELINE]
+            lines = (b"%s %s\0" % (command, oid.encode()) for oid in chunk)
+            proc.stdin.write(b"".join(lines))
+            proc.stdin.flush()
+            for oid in chunk:
+                header = _header(proc.stdout.readline())
+                if header is not None:
+                    yield oid, header
 
     def _contents(self, name: str | bytes) -> tuple[str, str, bytes] | None:
         name = name.encode() if isinstance(name, str) else name
@@ -171,6 +267,20 @@ def _read_header(stream, name: bytes) -> tuple[str, str, int] | None:
     return header
 
 
+def _chunks(proc, deadline: float) -> Iterator[bytes]:
+    """Yield what a process prints as it comes; RepositoryBusy past deadline."""
+    fd = proc.stdout.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            log.warning("git took more than its time limit; stopped")
+            raise RepositoryBusy("Git took too long to answer; try again")
+        chunk = os.read(fd, CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
 def _drain(proc) -> Iterator[bytes]:
     try:
         while chunk := proc.stdout.read(CHUNK):
@@ -179,19 +289,50 @@ def _drain(proc) -> Iterator[bytes]:
         _stop(proc)
 
 
-def _stop(proc) -> None:
-    """End a git process started by _spawn and reap it, whatever state it is in."""
+def _stop(proc, ends_on_eof: bool = False) -> None:
+    """End a git process started by _spawn and reap it, whatever state it is in.
+
+    ends_on_eof: the process exits once its input ends (cat-file --batch),
+    so closing its input is enough unless it does not exit promptly.
+    """
     raw = proc.proc
     if raw.poll() is None:
-        # SIGTERM lets git remove the lock files it holds; a killed update-ref
-        # would leave refs/heads/<branch>.lock behind and block every later
-        # commit. SIGKILL only if git does not exit promptly.
-        raw.terminate()
-        try:
-            raw.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            raw.kill()
+        if ends_on_eof:
+            _close(raw.stdin)
+        if not ends_on_eof or not _ended(raw, 2):
+            # SIGTERM lets git remove the lock files it holds; a killed
+            # update-ref would leave refs/heads/<branch>.lock behind and block
+            # every later commit. SIGKILL only if git does not exit promptly.
+            raw.terminate()
+            if not _ended(raw, 2):
+                raw.kill()
     for stream in (raw.stdin, raw.stdout, raw.stderr):
-        if stream is not None and not stream.closed:
-            stream.close()
+        _close(stream)
     raw.wait()
+
+
+def _close(stream) -> None:
+    if stream is not None and not stream.closed:
+        # The process may have ended first; what was left unsent is moot.
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def _ended(raw: subprocess.Popen, timeout: float) -> bool:
+    """Wait up to timeout for a process to end and reap it; True if it did."""
+    # Popen.wait(timeout) polls with sleeps that start at 0.5 ms and double,
+    # which made every request wait a millisecond or more for its cat-file;
+    # a pidfd wakes select() the moment the process ends.
+    try:
+        pidfd = os.pidfd_open(raw.pid)
+    except (AttributeError, OSError):
+        try:
+            raw.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    return raw.poll() is not None

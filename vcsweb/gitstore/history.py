@@ -47,36 +47,62 @@ class History(Reader):
     ) -> tuple[list[Revision], bool]:
         """Return one page of the commits that changed a path, newest first.
 
-        A file's history follows renames (`git log --follow`); a folder's
-        lists every commit that changed something in it. The flag says
-        whether older commits follow.
+        A file's history follows renames (see _followed); a folder's lists
+        every commit that changed something in it. The flag says whether
+        older commits follow.
         """
-        args = ["log", "--format=%x01%H", "-z", "--name-status", "--no-abbrev"]
         if path and self.kind_of(commit_id, path) != "folder":
-            args.append("--follow")
-        args += [f"--skip={skip}", f"--max-count={limit + 1}", commit_id]
-        if path:
-            args += ["--", path]
-        output = self._run(*args)
-        revisions = []
-        for record in output.split(b"\x01")[1:]:
-            head, _, rest = record.partition(b"\0")
-            fields = [f for f in rest.lstrip(b"\n").split(b"\0") if f]
-            status, old, new = _name_status(fields, path)
-            revisions.append(Revision(self.commit(head.decode()), new, status, old))
-        if not revisions and skip == 0:
+            changes = self._followed(commit_id, path, skip + limit + 1)[skip:]
+        else:
+            changes = self._changes(
+                commit_id, path, [f"--skip={skip}", f"--max-count={limit + 1}"]
+            )
+        if not changes and skip == 0:
             raise NotFound(f"{display(path)} has no history on this branch")
-        return revisions[:limit], len(revisions) > limit
+        revisions = [
+            Revision(self.commit(commit), new, status, old)
+            for commit, status, old, new in changes[:limit]
+        ]
+        return revisions, len(changes) > limit
 
     def former_names(self, commit_id: str, path: str) -> list[str]:
         """Return every name a file had up to a commit, newest first, across renames."""
-        output = self._run(
-            "log", "--follow", "--format=", "--name-only", "-z", commit_id, "--", path
-        )
-        found = dict.fromkeys(
-            from_bytes(n.strip(b"\n")) for n in output.split(b"\0") if n.strip(b"\n")
-        )
-        return list(found) or [path]
+        names = []
+        for _, _, old, new in self._followed(commit_id, path):
+            names += [new, old] if old else [new]
+        return list(dict.fromkeys(names)) or [path]
+
+    def _followed(self, commit_id: str, path: str, count: int | None = None):
+        """Return a file's changes across renames, back to where it was added.
+
+        `git log --follow` also takes a new file for a copy of any other
+        file with similar content that stayed where it was, and goes on
+        with that file's history. Such a file began on its own: its history
+        ends there, as added. No `--skip`: git follows no rename inside the
+        commits it skips, so the whole list up to the page is read.
+        """
+        options = ["--follow"] + ([f"--max-count={count}"] if count else [])
+        changes = self._changes(commit_id, path, options)
+        for n, (commit, status, _old, new) in enumerate(changes):
+            if status == STATUS["C"]:
+                changes[n] = (commit, STATUS["A"], None, new)
+                return changes[: n + 1]
+        return changes
+
+    def _changes(
+        self, commit_id: str, path: str, options: list[str]
+    ) -> list[tuple[str, str, str | None, str]]:
+        """Return (commit id, status, old name, name) for each commit git lists."""
+        args = ["log", "--format=%x01%H", "-z", "--name-status", "--no-abbrev"]
+        args += [*options, commit_id]
+        if path:
+            args += ["--", path]
+        found = []
+        for record in self._run(*args).split(b"\x01")[1:]:
+            head, _, rest = record.partition(b"\0")
+            fields = [f for f in rest.lstrip(b"\n").split(b"\0") if f]
+            found.append((head.decode(), *_name_status(fields, path)))
+        return found
 
     def log(
         self,

@@ -1,27 +1,22 @@
 """Reading a repository: commits, folders, files and last changes."""
 
-import io
-import itertools
 import re
+import time
 from collections.abc import Iterator
 
-from ..gitobjects import (
-    EMPTY_TREE,
-    Commit,
-    Entry,
-    parse_commit,
-    parse_ls_tree,
-    parse_tree,
-    sort_entries,
-)
+from ..gitobjects import Commit, Entry, parse_commit, parse_tree
 from ..lastchange import last_changes
 from ..paths import display, from_bytes, to_bytes
-from .base import GitBase, _drain, _read_header, _stop
+from .base import GitBase, _chunks, _drain, _stop
 from .errors import GitStoreError, NotFound
+from .folderlog import LOG_ARGS, LogFormatError, folder_records, split_fields
+from .listing import NO_SIZE, build_entries, parse_tree_entries
 
 # Branch and tag names, abbreviated or full commit ids; no option-like or
 # range syntax ever reaches Git as a revision.
 _REVISION = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+# Only what a full commit id names is the same forever.
+_FULL_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 class Reader(GitBase):
@@ -29,6 +24,9 @@ class Reader(GitBase):
 
     def tip(self) -> str | None:
         """Return the served branch's commit id, or None while it has no commits."""
+        stored = self._stored_ref()
+        if stored is not None:
+            return stored
         found = self._info(self.ref)
         return found[0] if found else None
 
@@ -43,10 +41,16 @@ class Reader(GitBase):
 
     def commit(self, commit_id: str) -> Commit:
         """Return one commit's facts."""
+        known = self._memo.commit(commit_id)
+        if known is not None:
+            return known
         _, kind, data = self._contents(commit_id) or (None, None, None)
         if kind != "commit":
             raise NotFound(f"Revision {commit_id} not found")
-        return parse_commit(commit_id, data)
+        found = parse_commit(commit_id, data)
+        if _FULL_ID.match(commit_id):
+            self._memo.keep_commit(found)
+        return found
 
     def entry(self, commit_id: str, path: str) -> Entry:
         """Return what a path is at a commit, or raise NotFound."""
@@ -70,11 +74,26 @@ class Reader(GitBase):
 
     def list_folder(self, commit_id: str, folder: str) -> list[Entry]:
         """List a folder at a commit, folders first, or raise NotFound."""
-        info = self._info(self._object_name(commit_id, folder))
-        if not info or info[1] != "tree":
-            raise NotFound(f"Folder {display(folder)} not found")
-        output = self._run("ls-tree", "-l", "-z", info[0])
-        return sort_entries(parse_ls_tree(output, folder))
+        tree_id = self._memo.tree_id(commit_id, folder)
+        if tree_id is None:
+            info = self._info(self._object_name(commit_id, folder))
+            if not info or info[1] != "tree":
+                raise NotFound(f"Folder {display(folder)} not found")
+            tree_id = info[0]
+            if _FULL_ID.match(commit_id):
+                self._memo.keep_tree_id(commit_id, folder, tree_id)
+        entries = self._memo.listing(tree_id, folder)
+        if entries is None:
+            try:
+                parsed = parse_tree_entries(
+                    self._contents(tree_id)[2], len(tree_id) // 2
+                )
+            except ValueError as exc:
+                raise GitStoreError(f"Folder {display(folder)}: {exc}") from None
+            blobs = [oid for mode, _, oid in parsed if mode not in NO_SIZE]
+            entries = build_entries(folder, parsed, self._sizes(blobs))
+            self._memo.keep_listing(tree_id, folder, entries)
+        return list(entries)
 
     def read_blob(self, oid: str, limit: int) -> tuple[bytes, bool]:
         """Return up to limit bytes of a blob and whether it was cut short."""
@@ -96,78 +115,63 @@ class Reader(GitBase):
         """Yield a blob's bytes in chunks from a process of its own."""
         return _drain(self._spawn("cat-file", "blob", oid))
 
+    def start_last_commits(self, tip: str, folder: str) -> None:
+        """Start the walk last_commits(tip, folder, ...) reads, in the background.
+
+        Git then walks the history while the caller lists the folder; in a
+        small repository starting Git is most of the time both take.
+        """
+        if (tip, folder) not in self._walks:
+            self._walks[(tip, folder)] = self._start_walk(tip, folder)
+
     def last_commits(
         self, tip: str, folder: str, names: list[str]
     ) -> dict[str, Commit]:
         """Return, per name in folder, the commit `git log -1 -- <path>` shows.
 
-        One walk of history serves the whole folder (see lastchange.py). For
-        a subfolder Git lists only the commits that changed something in it,
-        and every merge, each with its parents rewritten to the nearest such
-        commit; the commits left out change nothing in the folder, so every
-        name passes through them unchanged.
+        One `git log` over the folder serves every name (see lastchange.py).
+        For a subfolder Git lists only the commits that changed something in
+        it, and every merge, each with its parents rewritten to the nearest
+        such commit; the commits left out change nothing in the folder, so
+        every name passes through them unchanged.
         """
-        args = ["rev-list", "--parents", tip]
-        if folder:
-            args += ["--full-history", "--", folder]
-        proc = self._spawn(*args)
+        proc = self._walks.pop((tip, folder), None) or self._start_walk(tip, folder)
         try:
-            graph = (_graph_line(line) for line in proc.stdout)
-            first = next(graph, None)
-            if first is None:
-                return {}
+            chunks = _chunks(proc, time.monotonic() + self.timeout)
             found = last_changes(
-                itertools.chain([first], graph),
-                first[0],
-                (to_bytes(name) for name in names),
-                lambda commits: self._tree_ids(commits, folder),
-                self._changed_names,
+                folder_records(split_fields(chunks), to_bytes(folder)),
+                [to_bytes(name) for name in names],
             )
+        except LogFormatError as exc:
+            message = f"Git log printed what vcsweb cannot read: {exc}"
+            raise GitStoreError(message) from None
         finally:
             _stop(proc)
-        commits = {cid: self.commit(cid) for cid in set(found.values())}
+        commits = self._commits(sorted(set(found.values())))
         return {from_bytes(name): commits[cid] for name, cid in found.items()}
 
-    def _tree_ids(self, commits: list[str], folder: str) -> dict[str, str | None]:
-        """Return the folder's tree id in each commit, in one batch."""
-        names = [self._object_name(c, folder) for c in commits]
-        output = self._run(
-            "cat-file", "--batch-check", "-z", stdin=b"\0".join(names) + b"\0"
-        )
-        answers = io.BytesIO(output)
-        result = {}
-        for commit, name in zip(commits, names, strict=True):
-            header = _read_header(answers, name)
-            result[commit] = header[0] if header and header[1] == "tree" else None
-        return result
+    def _start_walk(self, tip: str, folder: str):
+        args = [*LOG_ARGS, tip]
+        if folder:
+            # Rewriting parents as it prints, Git can get them wrong, even
+            # drop them, where a commit is dated before an ancestor (a wrong
+            # clock); --topo-order has it read the folder's history first.
+            # The root folder has no rewriting and is read as Git prints it,
+            # so the walk can stop early.
+            args += ["--topo-order", "--", folder]
+        # Without GIT_FLUSH=0 git log writes each commit on its own, a wakeup
+        # here for each of thousands of commits.
+        return self._spawn(*args, env={"GIT_FLUSH": "0"})
 
-    def _changed_names(
-        self, pairs: list[tuple[str | None, str | None]]
-    ) -> list[set[bytes]]:
-        """Return, per pair of trees, the names of the entries that differ."""
-        lines = [f"{old or EMPTY_TREE} {new or EMPTY_TREE}\n" for old, new in pairs]
-        output = self._run(
-            "diff-tree",
-            "--stdin",
-            "-z",
-            "--name-only",
-            "--no-renames",
-            stdin="".join(lines).encode(),
-        )
-        result = []
-        pos = 0
-        for index, line in enumerate(lines):
-            header = line.encode()
-            if not output.startswith(header, pos):
-                raise GitStoreError("Git diff-tree answered out of order")
-            pos += len(header)
-            following = lines[index + 1].encode() if index + 1 < len(lines) else None
-            end = len(output)
-            if following is not None:
-                end = _next_header(output, following, pos)
-            result.append({n for n in output[pos:end].split(b"\0") if n})
-            pos = end
-        return result
+    def _commits(self, ids: list[str]) -> dict[str, Commit]:
+        """Return many commits' facts, asking for many at a time."""
+        found = {cid: self._memo.commit(cid) for cid in ids}
+        missing = [cid for cid, commit in found.items() if commit is None]
+        for cid, (kind, data) in self._objects(missing).items():
+            if kind == "commit":
+                found[cid] = parse_commit(cid, data)
+                self._memo.keep_commit(found[cid])
+        return {cid: commit for cid, commit in found.items() if commit is not None}
 
     def _folder_entries(
         self, commit_id: str, folder: str
@@ -181,18 +185,3 @@ class Reader(GitBase):
                 cache.clear()
             cache[info[0]] = parse_tree(self._contents(info[0])[2])
         return cache[info[0]]
-
-
-def _graph_line(line: bytes) -> tuple[str, tuple[str, ...]]:
-    ids = line.decode("ascii").split()
-    return ids[0], tuple(ids[1:])
-
-
-def _next_header(output: bytes, header: bytes, start: int) -> int:
-    """Find where the next pair's echoed header begins: at start or after a NUL."""
-    if output.startswith(header, start):
-        return start
-    found = output.find(b"\0" + header, start)
-    if found < 0:
-        raise GitStoreError("Git diff-tree output ended early")
-    return found + 1

@@ -65,6 +65,8 @@ def save(path: str):
         return _form(path, typed, version, error=str(exc), status=422)
     except catalog.StaleDescription as exc:
         return _form(path, typed, exc.current.version, theirs=exc.current, status=409)
+    except catalog.NotFound:
+        return _gone(path, typed, version)
     if wants_fragment():
         return render_template(
             "meta/partials/description.html",
@@ -80,7 +82,7 @@ def _next(path: str) -> str:
     return local_target(request.values.get("next"), url_for("files.blob", path=path))
 
 
-def _form(path, typed, version, error=None, theirs=None, status=200):
+def _form(path, typed, version, error=None, theirs=None, status=200, **extra):
     return render(
         "meta/edit.html",
         "meta/partials/description_form.html",
@@ -91,6 +93,24 @@ def _form(path, typed, version, error=None, theirs=None, status=200):
         error=error,
         theirs=theirs,
         next=_next(path),
+        **extra,
+    )
+
+
+def _gone(path, typed, version):
+    """The form again, text kept, for a path the branch no longer has."""
+    folder = paths.parent(path)
+    return _form(
+        path,
+        typed,
+        version,
+        error=(
+            f"{paths.display(path)} no longer exists: it was deleted or moved "
+            "meanwhile, so nothing was saved. Your text is still in the field."
+        ),
+        status=404,
+        deleted_url=url_for("files.deleted", path=folder),
+        deleted_in=paths.display(folder) or "the top folder",
     )
 
 
