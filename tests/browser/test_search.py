@@ -10,7 +10,12 @@ from tests.browser.support import SCREENSHOTS, api_headers, shoot, sign_in
 pytestmark = pytest.mark.browser
 
 PATH = "notes/quarterly-zeppelin.txt"
-TEXT = b"Minutes of the meeting\nThe walrus budget for Q3 is <approved>\n"
+# Put together here, so that this file, which is in the served repository
+# too, does not itself contain the phrase the content search looks for.
+ANIMAL, THING = "walrus", "budget"
+PHRASE = f"{ANIMAL} {THING}"
+LINE = f"The {PHRASE} for Q3 is <approved>"
+TEXT = f"Minutes of the meeting\n{LINE}\n".encode()
 DESCRIPTION = "Figures for the lighthouse board"
 
 
@@ -63,13 +68,13 @@ def test_typing_finds_a_file_by_name_description_and_content(
     expect(described.locator("mark")).to_have_text("lighthouse board")
     expect(page).to_have_url(re.compile(r"/search\?q=lighthouse(\+|%20)BOARD$"))
 
-    box.fill("walrus BUDGET")
+    box.fill(f"{ANIMAL} {THING.upper()}")
     contents = page.locator("#results-contents")
     expect(contents.locator(".search-lines li")).to_have_count(1)
     line = contents.locator(".search-lines a")
     expect(line.locator(".lineno")).to_have_text("2")
-    expect(line.locator("code")).to_have_text("The walrus budget for Q3 is <approved>")
-    expect(line.locator("mark")).to_have_text("walrus budget")
+    expect(line.locator("code")).to_have_text(LINE)
+    expect(line.locator("mark")).to_have_text(PHRASE)
     expect(page.locator("#results-names .search-none")).to_have_text("No names match.")
     assert loads == []
     shoot(page, "search-results")
