@@ -66,6 +66,11 @@ def test_gunicorn_and_db_upgrade_stop_at_once_without_secret_key(tmp_path, repo_
         VCSWEB_INSTANCE=str(tmp_path / "instance"),
         VCSWEB_REPO=str(repo_path),
         VCSWEB_BIND=f"127.0.0.1:{port}",
+        # One worker: when several fail at the same moment, gunicorn 27 may
+        # meet the second failure while already halting and exit with 1 and
+        # a traceback instead of 4. The systemd unit never gets there: its
+        # `flask db upgrade` stops first, with 4.
+        WEB_CONCURRENCY="1",
     )
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
     upgrade = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
