@@ -318,12 +318,12 @@ def request_lines(log: str) -> list[dict]:
 
 
 def logged(tmp_path, url, count: int = 1, request_id: str | None = None):
-    """The server's log and request lines once count of them are there (or 5 s).
+    """The server's log and request lines once count of them are there (or 15 s).
 
     With request_id, count lines of that request. A line is written when the
     last byte has been sent, which can be a moment after the client read it.
     """
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while True:
         log = server_log(tmp_path, url)
         lines = request_lines(log)
