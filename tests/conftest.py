@@ -191,6 +191,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Ask a process this test started to stop; kill it if it does not."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class ServedURL(str):
     """A running server's base URL, with an admin's API token for programs.
 
@@ -273,10 +283,5 @@ def serve(make_app, database_url, tmp_path):
 
     yield start
     for proc, log in servers:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from tests import gitutil
-from tests.conftest import DATABASES, PASSWORD, ROOT, free_port
+from tests.conftest import DATABASES, PASSWORD, ROOT, free_port, stop_process
 from tests.sseutil import EventStream
 from tests.test_cases_foundation import Reply, tip
 from tests.test_deployment import logged
@@ -165,12 +165,7 @@ def site(serve, tmp_path):
         _wait_for(served, proc)
         yield served
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
         proc.stderr.close()
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests import gitutil
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.support import SCREENSHOTS, row_for, shoot, sign_in
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -201,12 +201,7 @@ def tabs(playwright, console, tmp_path):
         yield context
         browser.close()
     finally:
-        chromium.terminate()
-        try:
-            chromium.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            chromium.kill()
-            chromium.wait()
+        stop_process(chromium)
 
 
 def test_hidden_tab_gives_up_its_stream_and_catches_up_when_shown(
